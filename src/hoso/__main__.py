@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m hoso``."""
+
+from hoso.cli import app
+
+app()

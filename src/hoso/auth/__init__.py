@@ -1,0 +1,1 @@
+"""Users, roles, sign-in tokens and the caller's organisation scope."""

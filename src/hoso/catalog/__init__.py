@@ -1,0 +1,1 @@
+"""The field catalogue, code lists and quality rules of the data standard, shipped as data."""

@@ -1,0 +1,20 @@
+"""Import every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from hoso.audit.models import AuditEvent, AuditHead
+from hoso.auth.models import User
+from hoso.db.base import Base
+from hoso.orgs.models import OrgUnit
+from hoso.people.models import ImportIssue, ImportRun, Person, PersonPost, PersonVersion
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "ImportIssue",
+    "ImportRun",
+    "OrgUnit",
+    "Person",
+    "PersonPost",
+    "PersonVersion",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Agencies and units: the dated organisation tree, staffing quotas and scopes."""

@@ -1,0 +1,1 @@
+"""Electronic dossiers: people, immutable versions, posts, bulk import and export."""
