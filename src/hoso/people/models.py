@@ -69,6 +69,8 @@ class PersonVersion(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+    """The approval carried by an imported export line (verified by the exchange layer)."""
 
 
 class PersonPost(Base):
@@ -119,3 +121,5 @@ class ImportIssue(Base):
     code: Mapped[str] = mapped_column(String(60))
     message_vi: Mapped[str] = mapped_column(Text)
     message_en: Mapped[str] = mapped_column(Text)
+    details: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
+    """Every structural issue of the line (the columns above repeat the first one)."""

@@ -1,0 +1,49 @@
+"""The ``hoso`` command line: one Typer app over the same services as the API.
+
+Commands run as the local operator with national scope unless ``--agency`` narrows it;
+each runs inside one ``unit_of_work()``, prints a one-line summary when it writes, and exits
+non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from hoso.auth.cli import app as users_app
+from hoso.db.cli import app as db_app
+from hoso.demo import app as demo_app
+from hoso.generate.cli import app as generate_app
+from hoso.orgs.cli import app as orgs_app
+from hoso.people.cli import app as people_app
+
+app = typer.Typer(
+    name="hoso",
+    help="Hồ sơ điện tử CBCCVC — CSDLQG về cán bộ, công chức, viên chức.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(people_app, name="people")
+app.add_typer(users_app, name="users")
+app.add_typer(generate_app, name="generate")
+app.add_typer(demo_app, name="demo")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe / bind address"),
+    port: int = typer.Option(8000, help="Cổng / port"),
+    workers: int = typer.Option(1, help="Số tiến trình / worker processes"),
+) -> None:
+    """Chạy máy chủ web / serve the web app and the API."""
+    import uvicorn
+
+    uvicorn.run(
+        "hoso.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

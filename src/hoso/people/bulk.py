@@ -1,0 +1,516 @@
+"""Bulk import and export of dossiers (JSON Lines and XLSX), resumable and idempotent.
+
+Import runs one transaction per batch of lines. Each batch stores its good lines, its bad
+lines (``import_issue``) and the run's checkpoint (``import_run.lines_done``) together, so a
+process killed at any moment leaves a consistent database, and rerunning the same command
+resumes after the last committed batch: the final state equals an uninterrupted run. A
+file that was imported completely (same SHA-256, same scope) stores nothing new and says
+so. The error file is written at the end from ``import_issue``, so every bad line appears
+exactly once even across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hoso.auth.principal import Principal
+from hoso.db.base import utcnow
+from hoso.db.engine import unit_of_work
+from hoso.errors import InvalidInput, Issue
+from hoso.people import service
+from hoso.people import xlsx as xlsx_format
+from hoso.people.models import ImportIssue, ImportRun, Person
+from hoso.people.validation import CheckedDossier, check_orgs, get_validator, invalid_json
+
+Progress = Callable[[int], None]
+"""Called with the number of bytes (JSON Lines) or rows (XLSX) processed so far."""
+
+
+@dataclass
+class ImportReport:
+    """Counts of one import command."""
+
+    file: str
+    run_id: int | None = None
+    lines: int = 0
+    created: int = 0
+    versioned: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    resumed_from: int = 0
+    already_imported: bool = False
+    dry_run: bool = False
+    error_file: str | None = None
+    rejected_codes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def stored(self) -> int:
+        """New versions stored (new dossiers and new versions of existing ones)."""
+        return self.created + self.versioned
+
+    def summary(self) -> str:
+        """The one-line summary printed by the CLI (Vietnamese / English)."""
+        if self.already_imported:
+            return (
+                f"Tệp {self.file} đã được nhập đầy đủ trước đó (lần nhập #{self.run_id}); không có gì mới "
+                f"được lưu / {self.file} was already imported completely (run #{self.run_id}); "
+                f"nothing new stored"
+            )
+        verb_vi = "Kiểm tra thử" if self.dry_run else "Đã nhập"
+        verb_en = "Dry run of" if self.dry_run else "Imported"
+        resumed = (
+            f" (tiếp tục từ dòng {self.resumed_from + 1} / resumed after line {self.resumed_from})"
+            if self.resumed_from
+            else ""
+        )
+        return (
+            f"{verb_vi} {self.file}: {self.lines} dòng, {self.created} hồ sơ mới, "
+            f"{self.versioned} phiên bản mới, {self.unchanged} không đổi, {self.rejected} bị từ chối"
+            f"{resumed} / {verb_en} {self.file}: {self.lines} lines, {self.created} new dossiers, "
+            f"{self.versioned} new versions, {self.unchanged} unchanged, {self.rejected} rejected"
+        )
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+Record = tuple[int, str | None, Any]
+"""(line or row number, sheet name for XLSX, parsed object or an Exception)."""
+
+
+def _jsonl_records(path: Path, skip: int, progress: Progress | None) -> Iterator[Record]:
+    done = 0
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            done += len(raw)
+            if line_no <= skip:
+                continue
+            if progress is not None and line_no % 500 == 0:
+                progress(done)
+            if not raw.strip():
+                yield line_no, None, None
+                continue
+            try:
+                yield line_no, None, orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                yield line_no, None, ValueError(str(exc))
+    if progress is not None:
+        progress(done)
+
+
+def _xlsx_records(path: Path, skip: int, progress: Progress | None) -> Iterator[Record]:
+    for n, (row, sheet, record) in enumerate(xlsx_format.read_xlsx(path), start=1):
+        if progress is not None and n % 200 == 0:
+            progress(n)
+        if n <= skip:
+            continue
+        yield row, sheet, record
+
+
+def _personal_id_of(raw: Any) -> str | None:
+    if isinstance(raw, dict):
+        pid = raw.get("personal_id")
+        if pid is None and isinstance(raw.get("data"), dict):
+            pid = raw["data"].get("personal_id")
+        if pid is not None:
+            return str(pid)[:40]
+    return None
+
+
+def _issue_row(
+    run_id: int | None, line: int, sheet: str | None, pid: str | None, issues: list[Issue]
+) -> dict[str, Any]:
+    first = issues[0]
+    value = first.value
+    return {
+        "run_id": run_id,
+        "line": line,
+        "sheet": sheet,
+        "personal_id": pid,
+        "field": first.field,
+        "value": None
+        if value is None
+        else (value if isinstance(value, str) else orjson.dumps(value, default=str).decode()),
+        "code": first.code,
+        "message_vi": first.message_vi,
+        "message_en": first.message_en,
+        "details": [i.as_dict() for i in issues],
+    }
+
+
+def _error_line(row: dict[str, Any], is_xlsx: bool) -> bytes:
+    out: dict[str, Any] = {("row" if is_xlsx else "line"): row["line"]}
+    if is_xlsx:
+        out["sheet"] = row["sheet"]
+    out.update(
+        personal_id=row["personal_id"],
+        field=row["field"],
+        value=row["value"],
+        code=row["code"],
+        message_vi=row["message_vi"],
+        message_en=row["message_en"],
+    )
+    if len(row["details"]) > 1:
+        out["errors"] = row["details"]
+    return orjson.dumps(out) + b"\n"
+
+
+def import_file(
+    path: Path,
+    *,
+    principal: Principal,
+    agency: str | None = None,
+    dry_run: bool = False,
+    errors_path: Path | None = None,
+    batch_size: int = 1000,
+    force: bool = False,
+    progress: Progress | None = None,
+    source: str = "import",
+) -> ImportReport:
+    """Import a JSON Lines or XLSX file of dossiers. See the module docstring."""
+    principal.require("person:write")
+    is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
+    digest = file_sha256(path)
+    report = ImportReport(
+        file=path.name, dry_run=dry_run, error_file=str(errors_path) if errors_path else None
+    )
+    skip = 0
+    with unit_of_work() as session:
+        scope_path = service.principal_scope_path(session, principal)
+        paths = service.org_paths(session)
+        if agency is not None:
+            agency_path = paths.get(agency)
+            if agency_path is None or (
+                scope_path is not None and not agency_path.startswith(scope_path)
+            ):
+                raise InvalidInput(
+                    message_vi=f"Cơ quan '{agency}' không tồn tại hoặc nằm ngoài phạm vi",
+                    message_en=f"Agency '{agency}' does not exist or is outside your scope",
+                    issues=[
+                        Issue(
+                            "--agency",
+                            "unknown_agency",
+                            f"Không có cơ quan '{agency}'",
+                            f"No agency '{agency}'",
+                            agency,
+                        )
+                    ],
+                )
+            scope_path = agency_path
+        run: ImportRun | None = None
+        if not dry_run:
+            runs = (
+                session.execute(
+                    select(ImportRun)
+                    .where(
+                        ImportRun.file_sha256 == digest,
+                        ImportRun.scope_code.is_(agency)
+                        if agency is None
+                        else ImportRun.scope_code == agency,
+                    )
+                    .order_by(ImportRun.id.desc())
+                )
+                .scalars()
+                .all()
+            )
+            done_run = next((r for r in runs if r.completed_at is not None), None)
+            open_run = next((r for r in runs if r.completed_at is None), None)
+            if done_run is not None and not force:
+                report.already_imported = True
+                report.run_id = done_run.id
+                report.lines = done_run.lines_done
+                report.unchanged = done_run.stored + done_run.unchanged
+                report.rejected = done_run.rejected
+                if errors_path is not None:
+                    _write_errors(session, done_run.id, errors_path, is_xlsx)
+                return report
+            if open_run is not None:
+                run = open_run
+                skip = run.lines_done
+                report.resumed_from = skip
+                report.created, report.unchanged, report.rejected = (
+                    run.stored,
+                    run.unchanged,
+                    run.rejected,
+                )
+            else:
+                run = ImportRun(
+                    file_sha256=digest,
+                    file_name=path.name,
+                    scope_code=agency,
+                    actor=principal.username,
+                    lines_done=0,
+                    stored=0,
+                    unchanged=0,
+                    rejected=0,
+                    started_at=utcnow(),
+                )
+                session.add(run)
+                session.flush()
+            report.run_id = run.id
+    run_id = report.run_id
+    records = (
+        _xlsx_records(path, skip, progress) if is_xlsx else _jsonl_records(path, skip, progress)
+    )
+    dry_errors = errors_path.open("wb") if (dry_run and errors_path is not None) else None
+    validator = get_validator()
+    try:
+        batch: list[Record] = []
+        processed = skip
+        for record in records:
+            batch.append(record)
+            if len(batch) >= batch_size:
+                processed += len(batch)
+                _run_batch(
+                    batch,
+                    processed,
+                    run_id,
+                    principal,
+                    paths,
+                    scope_path,
+                    validator,
+                    report,
+                    dry_run,
+                    dry_errors,
+                    is_xlsx,
+                    source,
+                )
+                batch = []
+        processed += len(batch)
+        _run_batch(
+            batch,
+            processed,
+            run_id,
+            principal,
+            paths,
+            scope_path,
+            validator,
+            report,
+            dry_run,
+            dry_errors,
+            is_xlsx,
+            source,
+            final=True,
+        )
+    finally:
+        if dry_errors is not None:
+            dry_errors.close()
+    report.lines = processed
+    if not dry_run and errors_path is not None:
+        with unit_of_work() as session:
+            assert run_id is not None
+            _write_errors(session, run_id, errors_path, is_xlsx)
+    return report
+
+
+def _run_batch(
+    batch: list[Record],
+    processed: int,
+    run_id: int | None,
+    principal: Principal,
+    paths: dict[str, str],
+    scope_path: str | None,
+    validator: Any,
+    report: ImportReport,
+    dry_run: bool,
+    dry_errors: IO[bytes] | None,
+    is_xlsx: bool,
+    source: str,
+    final: bool = False,
+) -> None:
+    good: list[tuple[CheckedDossier, str]] = []
+    bad: list[dict[str, Any]] = []
+    for line, sheet, raw in batch:
+        if raw is None:
+            continue
+        if isinstance(raw, Exception):
+            issue = (
+                invalid_json(line, str(raw))
+                if not is_xlsx
+                else Issue(
+                    field="",
+                    code="invalid_row",
+                    message_vi=str(raw).split(" / ")[0],
+                    message_en=str(raw).split(" / ")[-1],
+                    value=None,
+                )
+            )
+            bad.append(_issue_row(run_id, line, sheet, None, [issue]))
+            continue
+        checked = validator.check_line(raw)
+        if checked.ok:
+            check_orgs(checked, paths, scope_path)
+        digest = service.prepare(checked)
+        if digest is None:
+            bad.append(
+                _issue_row(
+                    run_id, line, sheet, checked.personal_id or _personal_id_of(raw), checked.issues
+                )
+            )
+        else:
+            good.append((checked, digest))
+    for row in bad:
+        report.rejected_codes[row["code"]] = report.rejected_codes.get(row["code"], 0) + 1
+    report.rejected += len(bad)
+    if dry_run:
+        with unit_of_work() as session:
+            _dry_count(session, good, report)
+        if dry_errors is not None:
+            for row in bad:
+                dry_errors.write(_error_line(row, is_xlsx))
+        return
+    with unit_of_work() as session:
+        outcomes = (
+            service.store_batch(
+                session,
+                good,
+                principal=principal,
+                source=source,
+                note=f"import #{run_id}",
+                audit_subject=("import_run", str(run_id)),
+            )
+            if good
+            else []
+        )
+        for o in outcomes:
+            if o.action == "created":
+                report.created += 1
+            elif o.action == "versioned":
+                report.versioned += 1
+            else:
+                report.unchanged += 1
+        if bad:
+            session.execute(ImportIssue.__table__.insert(), bad)
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        run.lines_done = processed
+        run.stored = report.created + report.versioned
+        run.unchanged = report.unchanged
+        run.rejected = report.rejected
+        if final:
+            run.completed_at = utcnow()
+
+
+def _dry_count(
+    session: Session, good: list[tuple[CheckedDossier, str]], report: ImportReport
+) -> None:
+    pids = list({c.personal_id for c, _ in good if c.personal_id})
+    current = (
+        dict(
+            session.execute(
+                select(Person.personal_id, Person.current_content_hash).where(
+                    Person.personal_id.in_(pids)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        if pids
+        else {}
+    )
+    for checked, digest in good:
+        assert checked.personal_id is not None
+        known = current.get(checked.personal_id)
+        if known == digest:
+            report.unchanged += 1
+        elif known is None:
+            report.created += 1
+            current[checked.personal_id] = digest
+        else:
+            report.versioned += 1
+            current[checked.personal_id] = digest
+
+
+def _write_errors(session: Session, run_id: int, errors_path: Path, is_xlsx: bool) -> None:
+    with errors_path.open("wb") as fh:
+        last = 0
+        while True:
+            rows = (
+                session.execute(
+                    select(ImportIssue)
+                    .where(ImportIssue.run_id == run_id, ImportIssue.id > last)
+                    .order_by(ImportIssue.id)
+                    .limit(2000)
+                )
+                .scalars()
+                .all()
+            )
+            if not rows:
+                break
+            for r in rows:
+                fh.write(
+                    _error_line(
+                        {
+                            "line": r.line,
+                            "sheet": r.sheet,
+                            "personal_id": r.personal_id,
+                            "field": r.field,
+                            "value": r.value,
+                            "code": r.code,
+                            "message_vi": r.message_vi,
+                            "message_en": r.message_en,
+                            "details": r.details,
+                        },
+                        is_xlsx,
+                    )
+                )
+            last = rows[-1].id
+            session.expunge_all()
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_records(
+    session: Session, *, principal: Principal, agency: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Current versions in scope as bulk records, ordered by personal ID."""
+    for person, version, posts in service.iter_current(session, principal=principal, agency=agency):
+        record: dict[str, Any] = {
+            "personal_id": person.personal_id,
+            "managing_agency": version.managing_agency_code,
+            "employing_unit": version.employing_unit_code,
+            "data": version.data,
+            "content_hash": version.content_hash,
+        }
+        if posts:
+            record["concurrent_posts"] = [
+                {
+                    k: v
+                    for k, v in {
+                        "unit_code": p.unit_code,
+                        "position_code": p.position_code,
+                        "title": p.title,
+                        "start_date": p.start_date.isoformat() if p.start_date else None,
+                        "end_date": p.end_date.isoformat() if p.end_date else None,
+                    }.items()
+                    if v is not None
+                }
+                for p in posts
+            ]
+        if record["employing_unit"] is None:
+            del record["employing_unit"]
+        yield record
+
+
+def export_jsonl(records: Iterator[dict[str, Any]], out: IO[bytes]) -> int:
+    """Write records as JSON Lines with sorted keys (byte-stable across backends)."""
+    count = 0
+    for record in records:
+        out.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
+        count += 1
+    return count
