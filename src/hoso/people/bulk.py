@@ -415,9 +415,7 @@ def _dry_count(
                 select(Person.personal_id, Person.current_content_hash).where(
                     Person.personal_id.in_(pids)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         if pids
         else {}

@@ -21,6 +21,11 @@ class PersonWrite(BaseModel):
     managing_agency: str | None = None
     employing_unit: str | None = None
     data: dict[str, Any]
+    concurrent_posts: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Chức vụ kiêm nhiệm tại đơn vị khác / concurrent posts in other units: "
+        "{unit_code, position_code, title, start_date, end_date}",
+    )
 
 
 class PersonSummary(BaseModel):

@@ -65,7 +65,7 @@ def scope_clause(principal: Principal) -> ColumnElement[bool]:
 
 def org_paths(session: Session) -> dict[str, str]:
     """Every unit code with its materialised path (about 20,000 at national scale)."""
-    return dict(session.execute(select(OrgUnit.code, OrgUnit.path)).tuples().all())
+    return dict(session.execute(select(OrgUnit.code, OrgUnit.path)).all())
 
 
 def principal_scope_path(session: Session, principal: Principal) -> str | None:
@@ -527,7 +527,7 @@ def store_batch(
             ),
             rows,
         )
-        ids = {pid: pk for pk, pid in result.tuples()}
+        ids = {pid: pk for pk, pid in result}
     else:
         ids = {}
     updates = []
@@ -614,9 +614,7 @@ def check_write(
         codes = {c for c in (checked.managing_agency, checked.employing_unit) if c}
         codes |= {p["unit_code"] for p in checked.concurrent_posts}
         paths = dict(
-            session.execute(select(OrgUnit.code, OrgUnit.path).where(OrgUnit.code.in_(codes)))
-            .tuples()
-            .all()
+            session.execute(select(OrgUnit.code, OrgUnit.path).where(OrgUnit.code.in_(codes))).all()
         )
         check_orgs(checked, paths, principal_scope_path(session, principal))
     digest = prepare(checked)
