@@ -1,6 +1,7 @@
 """JSON routes of the people domain (``/api/v1/people…``): thin wrappers over the service.
 
-Every route runs in the request's one transaction (``hoso.auth.deps.get_session``) as the
+Every route runs in the request's one transaction (``hoso.auth.deps.SessionDep``, closed
+before the response is sent, so a failed commit is a 500) as the
 signed-in principal; scope and permissions are checked by :mod:`hoso.people.service`.
 A dossier outside the caller's scope answers 404 exactly like one that does not exist, so
 that the API does not reveal who is on file elsewhere; a role that may not write answers 403.
@@ -16,11 +17,9 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 
-from hoso.auth.deps import current_principal, get_session
-from hoso.auth.principal import Principal
+from hoso.auth.deps import PrincipalDep, SessionDep
 from hoso.errors import InvalidInput, Issue
 from hoso.people import service as people_service
 from hoso.people.schemas import (
@@ -35,8 +34,6 @@ from hoso.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
 PersonalId = Annotated[
     str,
     Path(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest_people import dossier_line  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conftest_people import dossier_line  # type: ignore[import-not-found]
 from hoso.audit import service as audit_service
 from hoso.audit.models import AuditEvent
 from hoso.auth.principal import Principal, operator
@@ -37,11 +37,17 @@ def test_create_read_and_hash(orgs: Session) -> None:
 
 def test_update_makes_versions_chained_and_diffable(orgs: Session) -> None:
     v1 = service.create(orgs, write(), principal=NGHE_AN_HR)
-    v2 = service.update(orgs, "040085000001", write(salary_step=5, salary_coefficient="3.66"),
-                        principal=NGHE_AN_HR, expected_version=1)
+    v2 = service.update(
+        orgs,
+        "040085000001",
+        write(salary_step=5, salary_coefficient="3.66"),
+        principal=NGHE_AN_HR,
+        expected_version=1,
+    )
     assert v2.version == 2 and v2.previous_content_hash == v1.content_hash
-    same = service.update(orgs, "040085000001", write(salary_step=5, salary_coefficient="3.66"),
-                          principal=NGHE_AN_HR)
+    same = service.update(
+        orgs, "040085000001", write(salary_step=5, salary_coefficient="3.66"), principal=NGHE_AN_HR
+    )
     assert same.version == 2  # identical data: no new version
     versions = service.list_versions(orgs, "040085000001", principal=NGHE_AN_HR)
     assert [v.version for v in versions] == [2, 1]
@@ -58,7 +64,9 @@ def test_table_diff_uses_row_paths(orgs: Session) -> None:
     service.create(orgs, write(), principal=NGHE_AN_HR)
     line = dossier_line()
     line["data"]["work_history"][1]["to"] = "2020-06"
-    line["data"]["work_history"].append({"from": "2020-07", "unit": "Sở Y tế", "title": "Phó Giám đốc"})
+    line["data"]["work_history"].append(
+        {"from": "2020-07", "unit": "Sở Y tế", "title": "Phó Giám đốc"}
+    )
     service.update(orgs, "040085000001", PersonWrite.model_validate(line), principal=NGHE_AN_HR)
     changes = service.diff(orgs, "040085000001", 1, 2, principal=NGHE_AN_HR).changes
     assert {c.path for c in changes} == {"work_history[1].to", "work_history[2]"}
@@ -68,8 +76,9 @@ def test_stale_expected_version_conflicts(orgs: Session) -> None:
     service.create(orgs, write(), principal=NGHE_AN_HR)
     service.update(orgs, "040085000001", write(salary_step=5), principal=NGHE_AN_HR)
     with pytest.raises(Conflict) as info:
-        service.update(orgs, "040085000001", write(salary_step=6), principal=NGHE_AN_HR,
-                       expected_version=1)
+        service.update(
+            orgs, "040085000001", write(salary_step=6), principal=NGHE_AN_HR, expected_version=1
+        )
     assert info.value.code == "version_conflict"
 
 
@@ -85,9 +94,16 @@ def test_as_of_date(orgs: Session) -> None:
     v.created_at = dt.datetime(2026, 1, 10, 3, 0, tzinfo=dt.UTC)
     orgs.flush()
     service.update(orgs, "040085000001", write(salary_step=5), principal=NGHE_AN_HR)
-    assert service.get_as_of(orgs, "040085000001", dt.date(2026, 1, 10), principal=NGHE_AN_HR).version == 1
-    assert service.get_as_of(orgs, "040085000001", dt.date.today() + dt.timedelta(days=1),
-                             principal=NGHE_AN_HR).version == 2
+    assert (
+        service.get_as_of(orgs, "040085000001", dt.date(2026, 1, 10), principal=NGHE_AN_HR).version
+        == 1
+    )
+    assert (
+        service.get_as_of(
+            orgs, "040085000001", dt.date.today() + dt.timedelta(days=1), principal=NGHE_AN_HR
+        ).version
+        == 2
+    )
     with pytest.raises(NotFound):
         service.get_as_of(orgs, "040085000001", dt.date(2025, 12, 31), principal=NGHE_AN_HR)
 
@@ -110,7 +126,9 @@ def test_concurrent_post_gives_visibility(orgs: Session) -> None:
     assert service.get_by_personal_id(orgs, "040085000001", principal=HA_TINH_HR).version == 1
     posts = service.list_posts(orgs, "040085000001", principal=HA_TINH_HR)
     assert [(p.unit_code, p.kind) for p in posts] == [
-        ("000.00.00.H41.S05", "primary"), ("000.00.00.H40.S05", "concurrent")]
+        ("000.00.00.H41.S05", "primary"),
+        ("000.00.00.H40.S05", "concurrent"),
+    ]
 
 
 def test_roles_are_enforced(orgs: Session) -> None:
@@ -129,10 +147,19 @@ def test_structural_error_stores_nothing(orgs: Session) -> None:
 def test_every_change_is_audited_in_the_chain(orgs: Session) -> None:
     service.create(orgs, write(), principal=NGHE_AN_HR)
     service.update(orgs, "040085000001", write(salary_step=5), principal=NGHE_AN_HR)
-    events = orgs.execute(
-        select(AuditEvent).where(AuditEvent.action == "person:version:create").order_by(AuditEvent.id)
-    ).scalars().all()
-    assert [(e.subject_id, e.data["version"]) for e in events] == [("040085000001", 1), ("040085000001", 2)]
+    events = (
+        orgs.execute(
+            select(AuditEvent)
+            .where(AuditEvent.action == "person:version:create")
+            .order_by(AuditEvent.id)
+        )
+        .scalars()
+        .all()
+    )
+    assert [(e.subject_id, e.data["version"]) for e in events] == [
+        ("040085000001", 1),
+        ("040085000001", 2),
+    ]
     assert audit_service.verify_chain(orgs) == (True, None)
     events[0].data = {"version": 99}
     orgs.flush()
@@ -142,9 +169,12 @@ def test_every_change_is_audited_in_the_chain(orgs: Session) -> None:
 
 def test_search_without_diacritics(orgs: Session) -> None:
     service.create(orgs, write(), principal=NGHE_AN_HR)
-    service.create(orgs, write(pid="040185000002", birth_name="TRẦN THỊ HƯƠNG", sex="F"),
-                   principal=NGHE_AN_HR)
-    assert [p.personal_id for p in service.list_(orgs, principal=NGHE_AN_HR, q="huong").items] == ["040185000002"]
+    service.create(
+        orgs, write(pid="040185000002", birth_name="TRẦN THỊ HƯƠNG", sex="F"), principal=NGHE_AN_HR
+    )
+    assert [p.personal_id for p in service.list_(orgs, principal=NGHE_AN_HR, q="huong").items] == [
+        "040185000002"
+    ]
     assert service.list_(orgs, principal=NGHE_AN_HR, q="nguyen van").total == 1
     assert service.list_(orgs, principal=NGHE_AN_HR, q="0401").total == 1
     assert service.list_(orgs, principal=NGHE_AN_HR, sex="F").total == 1

@@ -26,7 +26,9 @@ def test_spec_worked_example() -> None:
 
 
 def _random_text(rng: random.Random) -> str:
-    alphabet = [chr(c) for c in range(0, 0x80)] + list("ăâđêôơưáàảãạếềểễệĐƯỜNGỸ€😀\u2028\u2029\ufeff")
+    alphabet = [chr(c) for c in range(0, 0x80)] + list(
+        "ăâđêôơưáàảãạếềểễệĐƯỜNGỸ€😀\u2028\u2029\ufeff"
+    )
     return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
 
 
