@@ -24,8 +24,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     "national_analyst": frozenset({"person:read", "org:read", "stats:read"}),
     "national_admin": frozenset(
-        {"person:read", "person:write", "person:approve", "org:read", "org:write", "user:read",
-         "user:write", "audit:read", "stats:read"}
+        {
+            "person:read",
+            "person:write",
+            "person:approve",
+            "org:read",
+            "org:write",
+            "user:read",
+            "user:write",
+            "audit:read",
+            "stats:read",
+        }
     ),
     "auditor": frozenset({"person:read", "org:read", "audit:read", "user:read"}),
 }

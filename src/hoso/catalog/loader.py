@@ -20,8 +20,21 @@ import yaml
 DATA_DIR = Path(str(resources.files("hoso.catalog") / "data"))
 
 FIELD_TYPES = frozenset(
-    {"string", "text", "date", "year_month", "year", "integer", "decimal", "boolean", "code",
-     "phone", "personal_id", "image", "table"}
+    {
+        "string",
+        "text",
+        "date",
+        "year_month",
+        "year",
+        "integer",
+        "decimal",
+        "boolean",
+        "code",
+        "phone",
+        "personal_id",
+        "image",
+        "table",
+    }
 )
 PROFILES = ("core", "p109", "tt06", "nd27")
 CODELIST_BASE_COLUMNS = ("code", "label_vi", "label_en", "valid_from", "valid_to", "notes")
