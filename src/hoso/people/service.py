@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    and_,
+    any_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -450,11 +463,16 @@ def store_batch(
     now = utcnow()
     pids = list({c.personal_id for c, _ in items if c.personal_id})
     existing: dict[str, Person] = {}
+    is_pg = session.connection().dialect.name == "postgresql"
     for chunk_start in range(0, len(pids), 1000):
         chunk = pids[chunk_start : chunk_start + 1000]
-        for person in session.execute(
-            select(Person).where(Person.personal_id.in_(chunk))
-        ).scalars():
+        # One array parameter on PostgreSQL instead of 1,000 (query building dominates).
+        where = (
+            Person.personal_id == any_(literal(chunk, ARRAY(String(12))))
+            if is_pg
+            else Person.personal_id.in_(chunk)
+        )
+        for person in session.execute(select(Person).where(where)).scalars():
             existing[person.personal_id] = person
     # State per personal_id as the batch is walked: (person or None, version, hash).
     state: dict[str, list[Any]] = {
@@ -521,13 +539,7 @@ def store_batch(
                     **person_columns(doc.data),
                 }
             )
-        result = session.execute(
-            Person.__table__.insert().returning(
-                Person.__table__.c.id, Person.__table__.c.personal_id, sort_by_parameter_order=True
-            ),
-            rows,
-        )
-        ids = {pid: pk for pk, pid in result}
+        ids = _insert_people(session, rows)
     else:
         ids = {}
     updates = []
@@ -555,7 +567,11 @@ def store_batch(
     for row in versions:
         row["person_id"] = ids[row.pop("personal_id")]
     _copy_versions(session, versions)
-    _replace_posts(session, {ids[pid]: posts for pid, posts in posts_for.items()})
+    _replace_posts(
+        session,
+        {ids[pid]: posts for pid, posts in posts_for.items()},
+        existing_ids={p.id for p in existing.values()},
+    )
     changed = [(o.personal_id, o.version) for o in outcomes if o.action != "unchanged"]
     if audit_subject is not None:
         audit_service.record(
@@ -580,11 +596,71 @@ def store_batch(
     return outcomes
 
 
-def _replace_posts(session: Session, posts: dict[int, list[dict[str, Any]]]) -> None:
-    if not posts:
-        return
-    person_ids = list(posts)
-    session.execute(PersonPost.__table__.delete().where(PersonPost.person_id.in_(person_ids)))
+_PERSON_COPY_COLUMNS = (
+    "id",
+    "personal_id",
+    "managing_agency_code",
+    "employing_unit_code",
+    "current_version",
+    "current_content_hash",
+    "status",
+    "birth_name",
+    "name_search",
+    "date_of_birth",
+    "sex",
+    "employee_type_code",
+    "rank_code",
+    "position_code",
+    "employment_status_code",
+    "created_at",
+    "updated_at",
+)
+
+
+def _insert_people(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert new person rows; return their ids. COPY with pre-allocated ids on PostgreSQL."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        result = session.execute(
+            Person.__table__.insert().returning(
+                Person.__table__.c.id, Person.__table__.c.personal_id, sort_by_parameter_order=True
+            ),
+            rows,
+        )
+        return {pid: pk for pk, pid in result}
+    ids = (
+        session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": len(rows)},
+        )
+        .scalars()
+        .all()
+    )
+    raw = conn.connection.driver_connection
+    out: dict[str, int] = {}
+    with (
+        raw.cursor() as cur,
+        cur.copy(  # type: ignore[union-attr]
+            f"COPY person ({', '.join(_PERSON_COPY_COLUMNS)}) FROM STDIN"
+        ) as copy,
+    ):
+        for pk, row in zip(ids, rows, strict=True):
+            row["id"] = pk
+            out[row["personal_id"]] = pk
+            copy.write_row(tuple(row[c] for c in _PERSON_COPY_COLUMNS))
+    return out
+
+
+def _replace_posts(
+    session: Session, posts: dict[int, list[dict[str, Any]]], *, existing_ids: set[int]
+) -> None:
+    """Replace the concurrent posts of the given people (new people have none to delete)."""
+    stale = [pid for pid in posts if pid in existing_ids]
+    for start in range(0, len(stale), 1000):
+        chunk = stale[start : start + 1000]
+        session.execute(PersonPost.__table__.delete().where(PersonPost.person_id.in_(chunk)))
     rows = [
         {
             "person_id": pid,

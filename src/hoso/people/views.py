@@ -71,7 +71,7 @@ def org_names(session: Session, codes: Iterable[str | None]) -> dict[str, str]:
     if not wanted:
         return {}
     rows = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(wanted)))
-    return dict(rows.tuples().all())
+    return {code: name for code, name in rows}
 
 
 def _depth(path: str) -> int:
@@ -86,7 +86,7 @@ def _filter_options(
     stmt = select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind.in_(AGENCY_KINDS))
     if prefix is not None:
         stmt = stmt.where(orgs_service.path_under(OrgUnit.path, prefix))
-    agencies = list(session.execute(stmt.order_by(OrgUnit.name)).tuples().all())
+    agencies = [(code, name) for code, name in session.execute(stmt.order_by(OrgUnit.name))]
     base: str | None = None
     if agency:
         base = session.execute(select(OrgUnit.path).where(OrgUnit.code == agency)).scalar()
@@ -102,7 +102,7 @@ def _filter_options(
             .where(orgs_service.path_under(OrgUnit.path, base), OrgUnit.path != base)
             .order_by(OrgUnit.path)
             .limit(MAX_UNIT_OPTIONS)
-        ).tuples()
+        )
         units = [(code, name, _depth(path) - top - 1) for code, name, path in rows]
     return agencies, units, prefix
 
@@ -126,15 +126,27 @@ def people_list(
 ) -> Response:
     """The people list: search, filters, paging, total count."""
     locale = Locale(lang_of(request))
-    f = {"q": _clean(q), "agency": _clean(agency), "unit": _clean(unit), "sex": _clean(sex),
-         "employee_type": _clean(employee_type)}
+    f = {
+        "q": _clean(q),
+        "agency": _clean(agency),
+        "unit": _clean(unit),
+        "sex": _clean(sex),
+        "employee_type": _clean(employee_type),
+    }
     page = people_service.list_(
-        session, principal=principal, q=f["q"], agency=f["agency"], unit=f["unit"],
-        sex=f["sex"], employee_type=f["employee_type"], limit=PAGE_SIZE,
+        session,
+        principal=principal,
+        q=f["q"],
+        agency=f["agency"],
+        unit=f["unit"],
+        sex=f["sex"],
+        employee_type=f["employee_type"],
+        limit=PAGE_SIZE,
         offset=(trang - 1) * PAGE_SIZE,
     )
-    names = org_names(session, [p.employing_unit_code or p.managing_agency_code
-                                for p in page.items])
+    names = org_names(
+        session, [p.employing_unit_code or p.managing_agency_code for p in page.items]
+    )
     rows = [
         {
             "personal_id": p.personal_id,
@@ -143,8 +155,10 @@ def people_list(
             "sex_label": _label("sex", p.sex, locale),
             "type_label": _label("employee_type", p.employee_type_code, locale),
             "rank_label": _label("rank", p.rank_code, locale),
-            "unit_name": names.get(p.employing_unit_code or p.managing_agency_code,
-                                   p.employing_unit_code or p.managing_agency_code),
+            "unit_name": names.get(
+                p.employing_unit_code or p.managing_agency_code,
+                p.employing_unit_code or p.managing_agency_code,
+            ),
             "current_version": p.current_version,
         }
         for p in page.items
@@ -190,16 +204,27 @@ def _parse_day(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(issues=[Issue(
-            field="ngay", code="invalid_date",
-            message_vi=f"Ngày '{value}' không hợp lệ (dạng YYYY-MM-DD)",
-            message_en=f"Date '{value}' is not valid (YYYY-MM-DD)", value=value,
-        )]) from None
+        raise InvalidInput(
+            issues=[
+                Issue(
+                    field="ngay",
+                    code="invalid_date",
+                    message_vi=f"Ngày '{value}' không hợp lệ (dạng YYYY-MM-DD)",
+                    message_en=f"Date '{value}' is not valid (YYYY-MM-DD)",
+                    value=value,
+                )
+            ]
+        ) from None
 
 
 def _dossier_page(
-    request: Request, session: Session, user: PageUser, dossier: DossierRead,
-    *, notice: str | None = None, as_of: dt.date | None = None,
+    request: Request,
+    session: Session,
+    user: PageUser,
+    dossier: DossierRead,
+    *,
+    notice: str | None = None,
+    as_of: dt.date | None = None,
 ) -> Response:
     locale = Locale(lang_of(request))
     ctx = _dossier_context(session, dossier, locale, tab="dossier")
@@ -297,8 +322,9 @@ def diff_page(
     dossier = people_service.get_by_personal_id(session, personal_id, principal=principal)
     to_version = den or dossier.current_version
     from_version = tu or max(1, to_version - 1)
-    result = people_service.diff(session, personal_id, from_version, to_version,
-                                 principal=principal)
+    result = people_service.diff(
+        session, personal_id, from_version, to_version, principal=principal
+    )
     ctx = _dossier_context(session, dossier, locale, tab="diff")
     ctx.update(diff=result, changes=change_views(result.changes, locale, ctx["names"]))
     return render(request, "people/diff.html", ctx, user=user)
