@@ -33,8 +33,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        aware: dt.datetime = value.astimezone(dt.UTC)
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:

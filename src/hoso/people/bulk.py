@@ -27,7 +27,7 @@ from hoso.db.engine import unit_of_work
 from hoso.errors import InvalidInput, Issue
 from hoso.people import service
 from hoso.people import xlsx as xlsx_format
-from hoso.people.models import ImportIssue, ImportRun, Person
+from hoso.people.models import IMPORT_ISSUE_TABLE, ImportIssue, ImportRun, Person
 from hoso.people.validation import CheckedDossier, check_orgs, get_validator, invalid_json
 
 Progress = Callable[[int], None]
@@ -394,7 +394,7 @@ def _run_batch(
             else:
                 report.unchanged += 1
         if bad:
-            session.execute(ImportIssue.__table__.insert(), bad)
+            session.execute(IMPORT_ISSUE_TABLE.insert(), bad)
         run = session.get(ImportRun, run_id)
         assert run is not None
         run.lines_done = processed

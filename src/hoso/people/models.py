@@ -123,3 +123,9 @@ class ImportIssue(Base):
     message_en: Mapped[str] = mapped_column(Text)
     details: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     """Every structural issue of the line (the columns above repeat the first one)."""
+
+
+PERSON_TABLE = Base.metadata.tables["person"]
+PERSON_VERSION_TABLE = Base.metadata.tables["person_version"]
+PERSON_POST_TABLE = Base.metadata.tables["person_post"]
+IMPORT_ISSUE_TABLE = Base.metadata.tables["import_issue"]

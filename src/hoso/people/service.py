@@ -37,7 +37,14 @@ from hoso.db.base import utcnow
 from hoso.errors import Conflict, InvalidInput, Issue, NotFound
 from hoso.orgs.models import OrgUnit
 from hoso.people.canonical import content_hash, fold
-from hoso.people.models import Person, PersonPost, PersonVersion
+from hoso.people.models import (
+    PERSON_POST_TABLE,
+    PERSON_TABLE,
+    PERSON_VERSION_TABLE,
+    Person,
+    PersonPost,
+    PersonVersion,
+)
 from hoso.people.schemas import (
     Change,
     DiffRead,
@@ -398,6 +405,7 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
+        assert raw is not None
         cols = (
             "person_id",
             "version",
@@ -415,9 +423,7 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         )
         with (
             raw.cursor() as cur,
-            cur.copy(  # type: ignore[union-attr]
-                f"COPY person_version ({', '.join(cols)}) FROM STDIN"
-            ) as copy,
+            cur.copy(f"COPY person_version ({', '.join(cols)}) FROM STDIN") as copy,
         ):
             for r in rows:
                 copy.write_row(
@@ -438,7 +444,7 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                     )
                 )
         return
-    session.execute(PersonVersion.__table__.insert(), list(rows))
+    session.execute(PERSON_VERSION_TABLE.insert(), list(rows))
 
 
 def store_batch(
@@ -622,8 +628,8 @@ def _insert_people(session: Session, rows: list[dict[str, Any]]) -> dict[str, in
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         result = session.execute(
-            Person.__table__.insert().returning(
-                Person.__table__.c.id, Person.__table__.c.personal_id, sort_by_parameter_order=True
+            PERSON_TABLE.insert().returning(
+                PERSON_TABLE.c.id, PERSON_TABLE.c.personal_id, sort_by_parameter_order=True
             ),
             rows,
         )
@@ -639,12 +645,11 @@ def _insert_people(session: Session, rows: list[dict[str, Any]]) -> dict[str, in
         .all()
     )
     raw = conn.connection.driver_connection
+    assert raw is not None
     out: dict[str, int] = {}
     with (
         raw.cursor() as cur,
-        cur.copy(  # type: ignore[union-attr]
-            f"COPY person ({', '.join(_PERSON_COPY_COLUMNS)}) FROM STDIN"
-        ) as copy,
+        cur.copy(f"COPY person ({', '.join(_PERSON_COPY_COLUMNS)}) FROM STDIN") as copy,
     ):
         for pk, row in zip(ids, rows, strict=True):
             row["id"] = pk
@@ -660,7 +665,7 @@ def _replace_posts(
     stale = [pid for pid in posts if pid in existing_ids]
     for start in range(0, len(stale), 1000):
         chunk = stale[start : start + 1000]
-        session.execute(PersonPost.__table__.delete().where(PersonPost.person_id.in_(chunk)))
+        session.execute(PERSON_POST_TABLE.delete().where(PersonPost.person_id.in_(chunk)))
     rows = [
         {
             "person_id": pid,
@@ -675,7 +680,7 @@ def _replace_posts(
         for p in items
     ]
     if rows:
-        session.execute(PersonPost.__table__.insert(), rows)
+        session.execute(PERSON_POST_TABLE.insert(), rows)
 
 
 def check_write(
