@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from _common import DurableCluster, people_file, load_orgs, run_measured
+from _common import DurableCluster, load_orgs, people_file, run_measured
 
 
 def raw_copy_rate(cluster: DurableCluster, path: Path) -> tuple[int, float]:

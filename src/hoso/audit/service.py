@@ -8,16 +8,19 @@ that removing or editing any event breaks the chain (:func:`verify_chain`). The 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import rfc8785
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hoso.audit.models import AuditEvent, AuditHead
 from hoso.db.base import utcnow
 
 GENESIS = "sha256:" + "0" * 64
+AUDIT_EVENT_TABLE = AuditEvent.metadata.tables["audit_event"]
 
 
 def _event_hash(prev_hash: str, body: dict[str, Any]) -> str:
@@ -35,6 +38,67 @@ def _body(event: AuditEvent) -> dict[str, Any]:
         "subject_id": event.subject_id,
         "data": event.data,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class EventIn:
+    """One event to append with :func:`record_many`."""
+
+    action: str
+    subject_type: str
+    subject_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def record_many(session: Session, events: Sequence[EventIn], *, actor: str) -> list[int]:
+    """Append many events at once: the head is locked once and the rows inserted together.
+
+    Returns the ids of the new events. Flushes, never commits.
+    """
+    if not events:
+        return []
+    session.flush()
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    now = utcnow()
+    at_text = now.isoformat().replace("+00:00", "Z")
+    prev = head.last_hash
+    next_id = head.last_id
+    rows: list[dict[str, Any]] = []
+    for ev in events:
+        next_id += 1
+        body = {
+            "id": next_id,
+            "at": at_text,
+            "actor": actor,
+            "action": ev.action,
+            "subject_type": ev.subject_type,
+            "subject_id": ev.subject_id,
+            "data": ev.data,
+        }
+        digest = _event_hash(prev, body)
+        rows.append(
+            {
+                "id": next_id,
+                "at": now,
+                "actor": actor,
+                "action": ev.action,
+                "subject_type": ev.subject_type,
+                "subject_id": ev.subject_id,
+                "data": ev.data,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(AUDIT_EVENT_TABLE), rows)
+    head.last_id = next_id
+    head.last_hash = prev
+    session.flush()
+    return [r["id"] for r in rows]
 
 
 def record(

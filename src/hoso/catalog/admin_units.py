@@ -1,10 +1,16 @@
 """Administrative units from maintained libraries, never hand-typed.
 
-- 2025 scheme (34 provinces, 3,321 communes from 1/7/2025): ``vietnam-provinces``
-  2025.10.1 (the newest release that supports Python 3.11; 2026.x needs 3.12).
-- Legacy scheme (63 provinces, districts and communes before 1/7/2025):
-  ``vietnamadminunits`` 1.0.4 (MIT), read from its bundled SQLite dataset without importing
-  its address parser (which pulls in shapely).
+Both schemes come from ``vietnamadminunits`` 1.0.4 (MIT), read from its bundled SQLite
+dataset without importing its address parser (which pulls in shapely):
+
+- 2025 scheme (34 provinces, 3,321 communes from 1/7/2025), table ``admin_units``;
+- legacy scheme (63 provinces, 696 districts and about 10,000 communes before 1/7/2025),
+  table ``admin_units_legacy``.
+
+``vietnam-provinces`` (the library the spec names) was considered: its 2026.x releases need
+Python 3.12, and the newest release for 3.11 (2025.10.1) has 114 ward codes that differ
+from the statistics office's list (e.g. Phường Cửa Nam 00073 instead of 00082), which its
+later releases corrected; it is also GPL-3.0.
 
 Province codes themselves are also in the spec's code lists (``province_2025``,
 ``province_legacy``); a test checks that the libraries agree with them.
@@ -29,32 +35,38 @@ class AdminUnit:
     district_code: str | None = None
 
 
-@lru_cache
-def wards_2025() -> dict[str, AdminUnit]:
-    """The 3,321 communes, wards and special zones of 1/7/2025, by 5-digit code."""
-    from vietnam_provinces import Ward
-
-    out: dict[str, AdminUnit] = {}
-    for w in Ward.iter_all():
-        code = f"{int(w.code):05d}"
-        out[code] = AdminUnit(
-            code=code, name=w.name, province_code=f"{int(w.province_code):02d}", scheme="2025"
-        )
-    return out
-
-
-def _legacy_rows() -> list[tuple[str, str, str, str, str]]:
+def _query(sql: str) -> list[tuple[str, ...]]:
     path = resources.files("vietnamadminunits") / "data" / "dataset.db"
     with resources.as_file(path) as db_path:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
-            rows = conn.execute(
-                "SELECT DISTINCT wardCode, ward, provinceCode, districtCode, district "
-                "FROM admin_units_legacy"
-            ).fetchall()
+            rows = conn.execute(sql).fetchall()
         finally:
             conn.close()
-    return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
+    return [tuple(str(v) for v in row) for row in rows]
+
+
+@lru_cache
+def provinces_2025() -> dict[str, str]:
+    """The 34 provinces of 1/7/2025 as the library names them, by 2-digit code."""
+    return dict(_query("SELECT DISTINCT provinceCode, province FROM admin_units"))  # type: ignore[arg-type]
+
+
+@lru_cache
+def wards_2025() -> dict[str, AdminUnit]:
+    """The 3,321 communes, wards and special zones of 1/7/2025, by 5-digit code."""
+    rows = _query(
+        "SELECT DISTINCT wardCode, ward, provinceCode FROM admin_units WHERE wardCode IS NOT NULL"
+    )
+    return {w: AdminUnit(code=w, name=n, province_code=p, scheme="2025") for w, n, p in rows}
+
+
+def _legacy_rows() -> list[tuple[str, ...]]:
+    # Five island districts have no commune level (NULL ward code); they are districts only.
+    return _query(
+        "SELECT DISTINCT wardCode, ward, provinceCode, districtCode, district "
+        "FROM admin_units_legacy"
+    )
 
 
 @lru_cache
@@ -63,6 +75,7 @@ def wards_legacy() -> dict[str, AdminUnit]:
     return {
         w: AdminUnit(code=w, name=n, province_code=p, scheme="legacy", district_code=d)
         for w, n, p, d, _ in _legacy_rows()
+        if w != "None"
     }
 
 

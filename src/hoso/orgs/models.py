@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hoso.db.base import Base, JSONDoc, UTCDateTime, utcnow
@@ -20,12 +20,17 @@ class OrgUnit(Base):
     """
 
     __tablename__ = "org_unit"
+    # varchar_pattern_ops lets PostgreSQL serve ``path LIKE 'prefix%'`` from the index
+    # whatever the database collation.
+    __table_args__ = (
+        Index("ix_org_unit_path_pattern", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     parent_code: Mapped[str | None] = mapped_column(String(60), index=True)
-    path: Mapped[str] = mapped_column(String(2000), index=True)
+    path: Mapped[str] = mapped_column(String(2000))
     kind: Mapped[str] = mapped_column(String(40))
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
