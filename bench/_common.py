@@ -29,14 +29,36 @@ class DurableCluster(Cluster):
 
     def start(self) -> None:
         t0 = time.perf_counter()
-        proc = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                         "-E", "UTF8", "--locale=C.UTF-8")
+        proc = self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         self._check(proc, "initdb")
-        options = (f"-c listen_addresses='' -c unix_socket_directories='{self.root}' "
-                   f"-p {self.port} -c max_connections=100 -c shared_buffers=512MB "
-                   "-c max_wal_size=4GB")
-        proc = self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data),
-                         "-l", str(self.log), "-o", options)
+        options = (
+            f"-c listen_addresses='' -c unix_socket_directories='{self.root}' "
+            f"-p {self.port} -c max_connections=100 -c shared_buffers=512MB "
+            "-c max_wal_size=4GB"
+        )
+        proc = self._run(
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+        )
         self._check(proc, "pg_ctl start")
         self.started = True
         self.start_seconds = time.perf_counter() - t0
@@ -75,8 +97,9 @@ def load_orgs(url: str, orgs: list[dict[str, object]]) -> None:
     engine.reset()
     upgrade(url)
     with engine.unit_of_work() as session:
-        orgs_service.upsert_units(session, [OrgUnitIn.model_validate(u) for u in orgs],
-                                  principal=operator())
+        orgs_service.upsert_units(
+            session, [OrgUnitIn.model_validate(u) for u in orgs], principal=operator()
+        )
     engine.reset()
 
 

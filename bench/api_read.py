@@ -72,22 +72,73 @@ def main() -> None:
     try:
         url = cluster.create_database("apiread")
         load_orgs(url, orgs)
-        env = {**os.environ, "HOSO_DATABASE_URL": url, "HOSO_SECRET_KEY": "bench-secret-" + "x" * 20}
+        env = {
+            **os.environ,
+            "HOSO_DATABASE_URL": url,
+            "HOSO_SECRET_KEY": "bench-secret-" + "x" * 20,
+        }
         wall, _, out = run_measured(
-            [sys.executable, "-m", "hoso", "people", "import", str(path), "--quiet"], env)
-        print(f"loaded {args.count:,} people in {wall:.0f} s ({args.count / wall:,.0f}/s): {out.strip()}")
-        subprocess.run([sys.executable, "-m", "hoso", "users", "create", "bench", "--role",
-                        "national_admin", "--org", str(orgs[0]["code"]), "--full-name",
-                        "Bench", "--password", "bench-password-123"], env=env, check=True,
-                       capture_output=True)
-        subprocess.run(["psql", "-h", str(cluster.root), "-p", str(cluster.port), "-U",
-                        "postgres", "-d", "apiread", "-c", "VACUUM ANALYZE"], check=True,
-                       capture_output=True)
+            [sys.executable, "-m", "hoso", "people", "import", str(path), "--quiet"], env
+        )
+        print(
+            f"loaded {args.count:,} people in {wall:.0f} s ({args.count / wall:,.0f}/s): {out.strip()}"
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hoso",
+                "users",
+                "create",
+                "bench",
+                "--role",
+                "national_admin",
+                "--org",
+                str(orgs[0]["code"]),
+                "--full-name",
+                "Bench",
+                "--password",
+                "bench-password-123",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                str(cluster.root),
+                "-p",
+                str(cluster.port),
+                "-U",
+                "postgres",
+                "-d",
+                "apiread",
+                "-c",
+                "VACUUM ANALYZE",
+            ],
+            check=True,
+            capture_output=True,
+        )
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "hoso.main:create_app", "--factory", "--host",
-             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-            env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "hoso.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+        )
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as client:
             for _ in range(200):
@@ -96,19 +147,25 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            token = client.post("/api/v1/auth/token",
-                                data={"username": "bench", "password": "bench-password-123"}
-                                ).json()["access_token"]
+            token = client.post(
+                "/api/v1/auth/token", data={"username": "bench", "password": "bench-password-123"}
+            ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             ids = sample_ids(path, args.requests + 500, args.seed)
             timed(client, [f"/api/v1/people/{pid}" for pid in ids[:500]], headers)  # warm-up
             health = timed(client, ["/healthz"] * args.requests, {})
             reads = timed(client, [f"/api/v1/people/{pid}" for pid in ids[500:]], headers)
         h, r = percentiles(health), percentiles(reads)
-        print(f"\nGET /healthz (baseline)        p50 {h['p50']:.2f} ms  p95 {h['p95']:.2f}  p99 {h['p99']:.2f}  max {h['max']:.1f}")
-        print(f"GET /api/v1/people/{{id}}       p50 {r['p50']:.2f} ms  p95 {r['p95']:.2f}  p99 {r['p99']:.2f}  max {r['max']:.1f}")
-        print(f"ratio p99 read / p99 baseline: {r['p99'] / h['p99']:.1f}; goal p99 < 20 ms: "
-              f"{'met' if r['p99'] < 20 else 'NOT met'} ({args.count:,} people, {args.requests:,} requests)")
+        print(
+            f"\nGET /healthz (baseline)        p50 {h['p50']:.2f} ms  p95 {h['p95']:.2f}  p99 {h['p99']:.2f}  max {h['max']:.1f}"
+        )
+        print(
+            f"GET /api/v1/people/{{id}}       p50 {r['p50']:.2f} ms  p95 {r['p95']:.2f}  p99 {r['p99']:.2f}  max {r['max']:.1f}"
+        )
+        print(
+            f"ratio p99 read / p99 baseline: {r['p99'] / h['p99']:.1f}; goal p99 < 20 ms: "
+            f"{'met' if r['p99'] < 20 else 'NOT met'} ({args.count:,} people, {args.requests:,} requests)"
+        )
     finally:
         if server is not None:
             server.terminate()

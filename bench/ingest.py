@@ -28,13 +28,18 @@ def raw_copy_rate(cluster: DurableCluster, path: Path) -> tuple[int, float]:
     """COPY each line's ``data`` document into a bare jsonb table; return (rows, seconds)."""
     dbname = "rawcopy"
     cluster.create_database(dbname)
-    with psycopg.connect(host=str(cluster.root), port=cluster.port, user="postgres",
-                         dbname=dbname) as conn:
+    with psycopg.connect(
+        host=str(cluster.root), port=cluster.port, user="postgres", dbname=dbname
+    ) as conn:
         conn.execute("CREATE TABLE raw_doc (doc jsonb)")
         conn.commit()
         rows = 0
         t0 = time.perf_counter()
-        with conn.cursor() as cur, cur.copy("COPY raw_doc (doc) FROM STDIN") as copy, path.open("rb") as fh:
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY raw_doc (doc) FROM STDIN") as copy,
+            path.open("rb") as fh,
+        ):
             for line in fh:
                 copy.write_row((orjson.dumps(orjson.loads(line)["data"]).decode(),))
                 rows += 1
@@ -65,7 +70,9 @@ def main() -> None:
         for size in sizes:
             path, orgs = people_file(size, args.seed)
             mb = path.stat().st_size / 1e6
-            print(f"\n== {size:,} people, {mb:,.0f} MB JSON Lines ({mb * 1e6 / size / 1e3:.1f} KB/person)")
+            print(
+                f"\n== {size:,} people, {mb:,.0f} MB JSON Lines ({mb * 1e6 / size / 1e3:.1f} KB/person)"
+            )
             if cluster is not None:
                 rows, secs = raw_copy_rate(cluster, path)
                 raw = rows / secs
@@ -74,8 +81,10 @@ def main() -> None:
                 url = cluster.create_database(f"ingest{size}")
                 wall, rss, out = import_run(url, path, orgs)
                 rate = size / wall
-                print(f"hoso people import, PostgreSQL: {rate:,.0f} people/s ({wall:.1f} s), "
-                      f"peak RSS {rss / 1e6:,.0f} MB, ratio to raw COPY {rate / raw:.2f}")
+                print(
+                    f"hoso people import, PostgreSQL: {rate:,.0f} people/s ({wall:.1f} s), "
+                    f"peak RSS {rss / 1e6:,.0f} MB, ratio to raw COPY {rate / raw:.2f}"
+                )
                 print(f"  {out.strip()}")
                 results.append(("postgresql", size, rate, rss, rate / raw))
             if "sqlite" in backends:
@@ -83,8 +92,10 @@ def main() -> None:
                     url = f"sqlite:///{Path(tmp) / 'bench.db'}"
                     wall, rss, out = import_run(url, path, orgs)
                     rate = size / wall
-                    print(f"hoso people import, SQLite: {rate:,.0f} people/s ({wall:.1f} s), "
-                          f"peak RSS {rss / 1e6:,.0f} MB")
+                    print(
+                        f"hoso people import, SQLite: {rate:,.0f} people/s ({wall:.1f} s), "
+                        f"peak RSS {rss / 1e6:,.0f} MB"
+                    )
                     results.append(("sqlite", size, rate, rss, None))
     finally:
         if cluster is not None:
