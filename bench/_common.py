@@ -7,6 +7,7 @@ synchronous_commit on), unlike the test harness, so the figures mean something.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -117,10 +118,8 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
             while not stop.is_set():
                 rss = p.memory_info().rss
                 for child in p.children(recursive=True):
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         rss += child.memory_info().rss
-                    except psutil.Error:
-                        pass
                 peak = max(peak, rss)
                 time.sleep(0.05)
         except psutil.Error:

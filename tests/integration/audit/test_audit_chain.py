@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +33,7 @@ def test_single_and_batched_events_form_one_chain(session: Session) -> None:
     assert audit_service.verify_chain(session) == (True, None)
     events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
     assert [e.id for e in events] == list(range(1, 8))
-    assert all(e.prev_hash == p.hash for p, e in zip(events, events[1:], strict=False))
+    assert all(e.prev_hash == p.hash for p, e in itertools.pairwise(events))
 
 
 def test_an_edited_event_breaks_the_chain(session: Session) -> None:
