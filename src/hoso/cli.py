@@ -46,4 +46,6 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        # Access logs would record URLs, which carry personal IDs.
+        access_log=False,
     )

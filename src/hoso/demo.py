@@ -148,4 +148,12 @@ def run(
     import uvicorn
 
     console.print(f"Mở trình duyệt / open http://127.0.0.1:{port}")
-    uvicorn.run("hoso.main:create_app", factory=True, host="127.0.0.1", port=port, log_level="info")
+    # No access log: URLs carry personal IDs.
+    uvicorn.run(
+        "hoso.main:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        log_level="info",
+        access_log=False,
+    )

@@ -15,7 +15,7 @@ from hoso.config import get_settings
 from hoso.errors import InvalidInput, NotAuthenticated
 from hoso.orgs.schemas import issues_from_validation_error
 
-router = APIRouter(prefix="/api/v1", tags=["auth", "users"])
+router = APIRouter(prefix="/api/v1")
 
 _CREDENTIALS_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -195,6 +195,7 @@ def _dossier_context(
         "agency_name": names.org.get(dossier.managing_agency, dossier.managing_agency),
         "unit_name": names.org.get(dossier.employing_unit or "", dossier.employing_unit),
         "status_label": _label("record_status", dossier.status, locale),
+        "source_label": locale.t(*SOURCE_LABELS.get(dossier.source, (dossier.source,) * 2)),
     }
 
 

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import copy
-import warnings
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from starlette.exceptions import StarletteDeprecationWarning
-
-with warnings.catch_warnings():
-    # Starlette 1.10 warns once, at import, that it falls back from ``httpx2`` to ``httpx``;
-    # the suite turns warnings into errors.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient as TestClient  # re-exported for the tests
+from starlette.testclient import TestClient as TestClient  # re-exported for the tests
 
 from hoso.auth.principal import operator
 from hoso.orgs import service as orgs_service
