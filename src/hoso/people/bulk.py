@@ -12,7 +12,11 @@ exactly once even across restarts.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -104,10 +108,7 @@ def _jsonl_records(path: Path, skip: int, progress: Progress | None) -> Iterator
             if not raw.strip():
                 yield line_no, None, None
                 continue
-            try:
-                yield line_no, None, orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                yield line_no, None, ValueError(str(exc))
+            yield line_no, None, raw  # parsed by check_records (possibly in a worker)
     if progress is not None:
         progress(done)
 
@@ -180,6 +181,7 @@ def import_file(
     force: bool = False,
     progress: Progress | None = None,
     source: str = "import",
+    workers: int | None = None,
 ) -> ImportReport:
     """Import a JSON Lines or XLSX file of dossiers. See the module docstring."""
     principal.require("person:write")
@@ -266,77 +268,118 @@ def import_file(
     records = (
         _xlsx_records(path, skip, progress) if is_xlsx else _jsonl_records(path, skip, progress)
     )
+    if workers is None:
+        workers = default_workers(path)
+    if is_xlsx:
+        workers = 0  # rows arrive as dicts from openpyxl; checking them here is cheaper
     dry_errors = errors_path.open("wb") if (dry_run and errors_path is not None) else None
-    validator = get_validator()
-    try:
-        batch: list[Record] = []
-        processed = skip
-        for record in records:
-            batch.append(record)
-            if len(batch) >= batch_size:
-                processed += len(batch)
-                _run_batch(
-                    batch,
-                    processed,
-                    run_id,
-                    principal,
-                    paths,
-                    scope_path,
-                    validator,
-                    report,
-                    dry_run,
-                    dry_errors,
-                    is_xlsx,
-                    source,
-                )
-                batch = []
-        processed += len(batch)
-        _run_batch(
-            batch,
-            processed,
-            run_id,
-            principal,
-            paths,
-            scope_path,
-            validator,
-            report,
-            dry_run,
-            dry_errors,
-            is_xlsx,
-            source,
-            final=True,
+    processed = skip
+
+    def store(good: list[tuple[CheckedDossier, str]], bad: list[dict[str, Any]], upto: int) -> None:
+        _store_batch(
+            good, bad, upto, run_id, principal, report, dry_run, dry_errors, is_xlsx, source
         )
+
+    try:
+        if workers > 0:
+            # Checking (parse, validate, hash) runs in worker processes while this process
+            # writes the previous batches: the database and the checks overlap.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(paths, scope_path, is_xlsx, run_id),
+            ) as pool:
+                pending: deque[tuple[Future[Checked], int]] = deque()
+                for batch in _batches(records, batch_size):
+                    processed += len(batch)
+                    pending.append((pool.submit(_worker_check, batch), processed))
+                    while len(pending) > 2 * workers:
+                        future, upto = pending.popleft()
+                        store(*future.result(), upto)
+                while pending:
+                    future, upto = pending.popleft()
+                    store(*future.result(), upto)
+        else:
+            for batch in _batches(records, batch_size):
+                processed += len(batch)
+                good, bad = check_records(batch, paths, scope_path, is_xlsx, run_id)
+                store(good, bad, processed)
     finally:
         if dry_errors is not None:
             dry_errors.close()
     report.lines = processed
-    if not dry_run and errors_path is not None:
+    if not dry_run:
         with unit_of_work() as session:
-            assert run_id is not None
-            _write_errors(session, run_id, errors_path, is_xlsx)
+            run = session.get(ImportRun, run_id)
+            assert run is not None and run_id is not None
+            run.lines_done = processed
+            run.completed_at = utcnow()
+            session.flush()
+            if errors_path is not None:
+                _write_errors(session, run_id, errors_path, is_xlsx)
     return report
 
 
-def _run_batch(
+def default_workers(path: Path) -> int:
+    """Checking processes for a file: none for small files (start-up costs more), else 2."""
+    if path.stat().st_size < 8_000_000:
+        return 0
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+Checked = tuple[list[tuple[CheckedDossier, str]], list[dict[str, Any]]]
+"""Good dossiers with their hashes, and issue rows of the refused lines."""
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(
+    paths: dict[str, str], scope_path: str | None, is_xlsx: bool, run_id: int | None
+) -> None:
+    _WORKER.update(paths=paths, scope_path=scope_path, is_xlsx=is_xlsx, run_id=run_id)
+
+
+def _worker_check(batch: list[Record]) -> Checked:
+    good, bad = check_records(
+        batch, _WORKER["paths"], _WORKER["scope_path"], _WORKER["is_xlsx"], _WORKER["run_id"]
+    )
+    for checked, _ in good:
+        checked.data = {}  # the canonical bytes and columns carry what storing needs
+    return good, bad
+
+
+def check_records(
     batch: list[Record],
-    processed: int,
-    run_id: int | None,
-    principal: Principal,
     paths: dict[str, str],
     scope_path: str | None,
-    validator: Any,
-    report: ImportReport,
-    dry_run: bool,
-    dry_errors: IO[bytes] | None,
     is_xlsx: bool,
-    source: str,
-    final: bool = False,
-) -> None:
+    run_id: int | None,
+) -> Checked:
+    """Parse, validate, check organisations and hash a batch of records (no I/O)."""
+    validator = get_validator()
     good: list[tuple[CheckedDossier, str]] = []
     bad: list[dict[str, Any]] = []
     for line, sheet, raw in batch:
         if raw is None:
             continue
+        if isinstance(raw, bytes):
+            try:
+                raw = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raw = ValueError(str(exc))
         if isinstance(raw, Exception):
             issue = (
                 invalid_json(line, str(raw))
@@ -363,6 +406,21 @@ def _run_batch(
             )
         else:
             good.append((checked, digest))
+    return good, bad
+
+
+def _store_batch(
+    good: list[tuple[CheckedDossier, str]],
+    bad: list[dict[str, Any]],
+    processed: int,
+    run_id: int | None,
+    principal: Principal,
+    report: ImportReport,
+    dry_run: bool,
+    dry_errors: IO[bytes] | None,
+    is_xlsx: bool,
+    source: str,
+) -> None:
     for row in bad:
         report.rejected_codes[row["code"]] = report.rejected_codes.get(row["code"], 0) + 1
     report.rejected += len(bad)
@@ -401,8 +459,6 @@ def _run_batch(
         run.stored = report.created + report.versioned
         run.unchanged = report.unchanged
         run.rejected = report.rejected
-        if final:
-            run.completed_at = utcnow()
 
 
 def _dry_count(

@@ -49,6 +49,11 @@ def import_(
     quiet: bool = typer.Option(
         False, "--quiet", help="Không hiện thanh tiến trình / no progress bar"
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        help="Số tiến trình kiểm tra (mặc định: 2 cho tệp lớn, 0 = không) / checking processes",
+    ),
 ) -> None:
     """Nhập hồ sơ từ tệp JSON Lines hoặc XLSX / import dossiers from JSON Lines or XLSX."""
     size = batch_size or get_settings().import_batch_size
@@ -59,7 +64,7 @@ def import_(
     columns.append(TimeRemainingColumn())
     try:
         with Progress(
-            *columns, console=err, disable=quiet or (not err.is_terminal and quiet)
+            *columns, console=err, disable=quiet
         ) as bar:
             task = bar.add_task("Đang nhập / importing", total=total)
             report = bulk.import_file(
@@ -70,6 +75,7 @@ def import_(
                 errors_path=errors,
                 batch_size=size,
                 force=force,
+                workers=workers,
                 progress=lambda n: bar.update(task, completed=n),
             )
     except HosoError as exc:

@@ -9,6 +9,7 @@ found, so that their existence does not leak. Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     and_,
     any_,
+    bindparam,
     exists,
     func,
     literal,
@@ -33,14 +35,13 @@ from sqlalchemy.orm import Session
 
 from hoso.audit import service as audit_service
 from hoso.auth.principal import Principal
-from hoso.db.base import utcnow
+from hoso.db.base import UTCDateTime, utcnow
 from hoso.errors import Conflict, InvalidInput, Issue, NotFound
 from hoso.orgs.models import OrgUnit
-from hoso.people.canonical import content_hash, fold
+from hoso.people.canonical import canonical_bytes, fold
 from hoso.people.models import (
     PERSON_POST_TABLE,
     PERSON_TABLE,
-    PERSON_VERSION_TABLE,
     Person,
     PersonPost,
     PersonVersion,
@@ -384,6 +385,16 @@ def _hash_issue(checked: CheckedDossier, actual: str) -> Issue:
     )
 
 
+def _document_text(checked: CheckedDossier) -> str:
+    if checked.canonical is None:
+        checked.canonical = canonical_bytes(checked.data, trusted=True)
+    return checked.canonical.decode()
+
+
+def _columns(checked: CheckedDossier) -> dict[str, Any]:
+    return checked.columns if checked.columns is not None else person_columns(checked.data)
+
+
 def prepare(checked: CheckedDossier) -> str | None:
     """Compute the content hash of a checked dossier; record a mismatch with a claimed hash.
 
@@ -391,11 +402,35 @@ def prepare(checked: CheckedDossier) -> str | None:
     """
     if not checked.ok:
         return None
-    actual = content_hash(checked.data, trusted=True)
+    canonical = canonical_bytes(checked.data, trusted=True)
+    actual = "sha256:" + hashlib.sha256(canonical).hexdigest()
     if checked.content_hash is not None and checked.content_hash != actual:
         checked.issues.append(_hash_issue(checked, actual))
         return None
+    checked.canonical = canonical
+    checked.columns = person_columns(checked.data)
     return actual
+
+
+_VERSION_COLUMNS = (
+    "person_id",
+    "version",
+    "status",
+    "managing_agency_code",
+    "employing_unit_code",
+    "data",
+    "content_hash",
+    "previous_content_hash",
+    "created_at",
+    "created_by",
+    "source",
+    "note",
+    "approval",
+)
+_SQLITE_VERSION_INSERT = text(
+    f"INSERT INTO person_version ({', '.join(_VERSION_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _VERSION_COLUMNS)})"
+).bindparams(bindparam("created_at", type_=UTCDateTime()))
 
 
 def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -433,7 +468,7 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                         r["status"],
                         r["managing_agency_code"],
                         r["employing_unit_code"],
-                        orjson.dumps(r["data"]).decode(),
+                        r["data"],
                         r["content_hash"],
                         r["previous_content_hash"],
                         r["created_at"],
@@ -444,7 +479,17 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                     )
                 )
         return
-    session.execute(PERSON_VERSION_TABLE.insert(), list(rows))
+    # ``data`` is already JSON text: bind it as a plain string, not through the JSON type.
+    session.execute(
+        _SQLITE_VERSION_INSERT,
+        [
+            {
+                **r,
+                "approval": None if r["approval"] is None else orjson.dumps(r["approval"]).decode(),
+            }
+            for r in rows
+        ],
+    )
 
 
 def store_batch(
@@ -508,7 +553,7 @@ def store_batch(
                 "status": DRAFT,
                 "managing_agency_code": checked.managing_agency,
                 "employing_unit_code": checked.employing_unit,
-                "data": checked.data,
+                "data": _document_text(checked),
                 "content_hash": digest,
                 "previous_content_hash": st[2],
                 "created_at": now,
@@ -542,7 +587,7 @@ def store_batch(
                     "status": DRAFT,
                     "created_at": now,
                     "updated_at": now,
-                    **person_columns(doc.data),
+                    **_columns(doc),
                 }
             )
         ids = _insert_people(session, rows)
@@ -565,7 +610,7 @@ def store_batch(
                     "current_content_hash": st[2],
                     "status": DRAFT,
                     "updated_at": now,
-                    **person_columns(doc.data),
+                    **_columns(doc),
                 }
             )
     if updates:

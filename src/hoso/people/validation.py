@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -349,6 +350,157 @@ def _leaf_checker(leaf: FieldDef) -> Checker:
     return _multiple(base) if leaf.multiple else base
 
 
+BAD: Any = object()
+"""Returned by a fast check for a value that is structurally wrong (the slow check explains)."""
+
+FastCheck = Callable[[Any], Any]
+"""A fast leaf check: raw value -> normalised value, None (empty, dropped) or BAD."""
+
+_normalize = unicodedata.normalize
+_is_normalized = unicodedata.is_normalized
+_date_from_iso = dt.date.fromisoformat
+
+
+def _fast_str(value: Any) -> Any:
+    if value.__class__ is str:
+        v = value.strip()
+        if not v:
+            return None
+        if not v.isascii() and not _is_normalized("NFC", v):
+            v = _normalize("NFC", v)
+        return v
+    return None if value is None else BAD
+
+
+def _fast_date(value: Any) -> Any:
+    if value.__class__ is not str:
+        return None if value is None else BAD
+    v = value.strip()
+    if not v:
+        return None
+    n = len(v)
+    if n == 10 and _DATE_RE.match(v):
+        try:
+            _date_from_iso(v)
+        except ValueError:
+            return BAD
+        return v
+    if n == 7 and _MONTH_RE.match(v):
+        return v if "01" <= v[5:7] <= "12" else BAD
+    if n == 4 and _YEAR_RE.match(v):
+        return v
+    return BAD
+
+
+def _fast_month(value: Any) -> Any:
+    if value.__class__ is not str:
+        return None if value is None else BAD
+    v = value.strip()
+    if not v:
+        return None
+    n = len(v)
+    if n == 7 and _MONTH_RE.match(v):
+        return v if "01" <= v[5:7] <= "12" else BAD
+    if n == 4 and _YEAR_RE.match(v):
+        return v
+    return BAD
+
+
+def _fast_int(value: Any) -> Any:
+    if value.__class__ is int:
+        return value if -(2**53) < value < 2**53 else BAD
+    return None if value is None else BAD
+
+
+def _fast_decimal(value: Any) -> Any:
+    if value.__class__ is str:
+        v = value.strip()
+        if not v:
+            return None
+        return v if _DECIMAL_RE.match(v) else BAD
+    return None if value is None else BAD
+
+
+def _fast_bool(value: Any) -> Any:
+    if value is True or value is False:
+        return value
+    return None if value is None else BAD
+
+
+def _fast_personal_id(value: Any) -> Any:
+    if value.__class__ is str:
+        v = value.strip()
+        if not v:
+            return None
+        return v if PERSONAL_ID_RE.match(v) else BAD
+    return None if value is None else BAD
+
+
+def _fast_image(value: Any) -> Any:
+    if value is None:
+        return None
+    if value.__class__ is not dict:
+        return BAD
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in ("media_type", "sha256", "uri"):
+            return BAD
+        checked = _fast_str(item)
+        if checked is BAD:
+            return BAD
+        if checked is not None:
+            out[key] = checked
+    return out or None
+
+
+def _fast_multiple(inner: FastCheck) -> FastCheck:
+    def check(value: Any) -> Any:
+        if value is None:
+            return None
+        if value.__class__ is not list:
+            return BAD
+        out = []
+        for item in value:
+            checked = inner(item)
+            if checked is BAD:
+                return BAD
+            if checked is not None:
+                out.append(checked)
+        return out or None
+
+    return check
+
+
+def _fast_checker(leaf: FieldDef) -> FastCheck:
+    type_ = leaf.type
+    base: FastCheck
+    if type_ == "date":
+        base = _fast_date
+    elif type_ == "year_month":
+        base = _fast_month
+    elif type_ in ("year", "integer"):
+        base = _fast_int
+    elif type_ == "decimal":
+        base = _fast_decimal
+    elif type_ == "boolean":
+        base = _fast_bool
+    elif type_ == "image":
+        base = _fast_image
+    elif type_ == "personal_id" and leaf.code == "personal_id":
+        base = _fast_personal_id
+    else:
+        base = _fast_str
+    return _fast_multiple(base) if leaf.multiple else base
+
+
+def _explain(slow: Checker, path: str, value: Any, issues: list[Issue]) -> None:
+    """Run the slow check of a value the fast check refused, to report why."""
+    before = len(issues)
+    slow(path, value, issues)
+    if len(issues) == before:  # the two checks must agree; never drop a refusal silently
+        issues.append(wrong_type(path, value, "string"))
+
+
 @dataclass(slots=True)
 class CheckedDossier:
     """The outcome of checking one bulk line or API body."""
@@ -362,6 +514,10 @@ class CheckedDossier:
     """The hash the line claims (exports of approved versions), verified by the caller."""
     approval: dict[str, Any] | None = None
     """The approval an export line carries; kept with the version, verified by the exchange layer."""
+    canonical: bytes | None = None
+    """The JCS bytes of ``data`` (set by ``service.prepare``; stored as the version's text)."""
+    columns: dict[str, Any] | None = None
+    """The indexed ``person`` columns taken from ``data`` (set by ``service.prepare``)."""
     issues: list[Issue] = field(default_factory=list)
 
     @property
@@ -375,13 +531,15 @@ class DossierValidator:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._scalars: dict[str, Checker] = {}
-        self._tables: dict[str, tuple[str, dict[str, Checker]]] = {}
+        self._scalars: dict[str, tuple[FastCheck, Checker]] = {}
+        self._tables: dict[str, dict[str, tuple[FastCheck, Checker]]] = {}
         for f in catalog.fields:
             if f.is_table:
-                self._tables[f.code] = (f.code, {c.code: _leaf_checker(c) for c in f.columns})
+                self._tables[f.code] = {
+                    c.code: (_fast_checker(c), _leaf_checker(c)) for c in f.columns
+                }
             else:
-                self._scalars[f.code] = _leaf_checker(f)
+                self._scalars[f.code] = (_fast_checker(f), _leaf_checker(f))
 
     def check_data(self, data: Any, issues: list[Issue], prefix: str = "") -> dict[str, Any]:
         """Check and normalise a ``data`` object; append structural issues to ``issues``."""
@@ -400,29 +558,33 @@ class DossierValidator:
         scalars = self._scalars
         tables = self._tables
         for key, value in data.items():
-            checker = scalars.get(key)
-            if checker is not None:
-                if is_empty(value):
-                    continue
-                checked = checker(prefix + key, value, issues)
-                if checked is not None:
+            pair = scalars.get(key)
+            if pair is not None:
+                checked = pair[0](value)
+                if checked is BAD:
+                    _explain(pair[1], prefix + key, value, issues)
+                elif checked is not None:
                     out[key] = checked
                 continue
-            table = tables.get(key)
-            if table is None:
+            columns = tables.get(key)
+            if columns is None:
                 issues.append(unknown_field(prefix + key, value))
                 continue
             if value is None or value == []:
                 continue
-            rows = self._check_table(prefix + key, value, table[1], issues)
+            rows = self._check_table(prefix + key, value, columns, issues)
             if rows:
                 out[key] = rows
         return out
 
     def _check_table(
-        self, path: str, value: Any, columns: dict[str, Checker], issues: list[Issue]
+        self,
+        path: str,
+        value: Any,
+        columns: dict[str, tuple[FastCheck, Checker]],
+        issues: list[Issue],
     ) -> list[dict[str, Any]]:
-        if not isinstance(value, list):
+        if value.__class__ is not list:
             issues.append(
                 Issue(
                     field=path,
@@ -435,8 +597,8 @@ class DossierValidator:
             return []
         rows: list[dict[str, Any]] = []
         for i, row in enumerate(value):
-            row_path = f"{path}[{i}]"
-            if not isinstance(row, dict):
+            if row.__class__ is not dict:
+                row_path = f"{path}[{i}]"
                 issues.append(
                     Issue(
                         field=row_path,
@@ -449,14 +611,14 @@ class DossierValidator:
                 continue
             out_row: dict[str, Any] = {}
             for col, cell in row.items():
-                checker = columns.get(col)
-                if checker is None:
-                    issues.append(unknown_field(f"{row_path}.{col}", cell))
+                pair = columns.get(col)
+                if pair is None:
+                    issues.append(unknown_field(f"{path}[{i}].{col}", cell))
                     continue
-                if is_empty(cell):
-                    continue
-                checked = checker(f"{row_path}.{col}", cell, issues)
-                if checked is not None:
+                checked = pair[0](cell)
+                if checked is BAD:
+                    _explain(pair[1], f"{path}[{i}].{col}", cell, issues)
+                elif checked is not None:
                     out_row[col] = checked
             if out_row:
                 rows.append(out_row)

@@ -71,6 +71,21 @@ def test_one_percent_bad_lines_of_every_kind(orgs: Session, tmp_path: Path) -> N
     assert count(orgs, PersonVersion) == 2000 - len(bad) + 3
 
 
+def test_checking_in_worker_processes_gives_the_same_result(orgs: Session, tmp_path: Path) -> None:
+    lines, bad = make_lines(1200, bad_every=100)
+    src = write_file(tmp_path / "people.jsonl", lines)
+    errors = tmp_path / "errors.jsonl"
+    report = bulk.import_file(
+        src, principal=operator(), errors_path=errors, batch_size=100, workers=2
+    )
+    assert (report.created, report.versioned, report.rejected) == (1200 - len(bad), 1, len(bad))
+    assert sorted(orjson.loads(x)["line"] for x in errors.read_bytes().splitlines()) == sorted(bad)
+    in_workers = export_bytes(orgs)
+    wipe_people(orgs)
+    bulk.import_file(src, principal=operator(), batch_size=100, workers=0)
+    assert export_bytes(orgs) == in_workers
+
+
 def test_dry_run_stores_nothing(orgs: Session, tmp_path: Path) -> None:
     lines, bad = make_lines(500, bad_every=50)
     src = write_file(tmp_path / "p.jsonl", lines)

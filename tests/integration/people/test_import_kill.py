@@ -23,7 +23,7 @@ from hoso.people.models import ImportIssue, ImportRun, PersonVersion
 
 pytestmark = pytest.mark.slow
 
-CLI = [sys.executable, "-c", "from hoso.people.cli import app; app()", "import"]
+CLI = [sys.executable, "-m", "hoso", "people", "import"]
 
 
 def _prepare(use_database: Callable[[str], None], url: str) -> None:

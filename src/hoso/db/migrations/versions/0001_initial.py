@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: none
-Create Date: 2026-12-01 19:21:04.111721
+Create Date: 2026-12-01 19:34:31.136798
 """
 
 from collections.abc import Sequence
@@ -206,7 +206,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("managing_agency_code", sa.String(length=60), nullable=False),
         sa.Column("employing_unit_code", sa.String(length=60), nullable=True),
-        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("content_hash", sa.String(length=80), nullable=False),
         sa.Column("previous_content_hash", sa.String(length=80), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
