@@ -24,14 +24,14 @@ import psycopg
 from _common import DurableCluster, load_orgs, people_file, run_measured
 
 
-def raw_copy_rate(cluster: DurableCluster, path: Path) -> tuple[int, float]:
+def raw_copy_rate(cluster: DurableCluster, path: Path, column_type: str = "json") -> tuple[int, float]:
     """COPY each line's ``data`` document into a bare jsonb table; return (rows, seconds)."""
     dbname = "rawcopy"
     cluster.create_database(dbname)
     with psycopg.connect(
         host=str(cluster.root), port=cluster.port, user="postgres", dbname=dbname
     ) as conn:
-        conn.execute("CREATE TABLE raw_doc (doc jsonb)")
+        conn.execute(f"CREATE TABLE raw_doc (doc {column_type})")
         conn.commit()
         rows = 0
         t0 = time.perf_counter()

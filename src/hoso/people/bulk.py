@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,7 +34,12 @@ from hoso.errors import InvalidInput, Issue
 from hoso.people import service
 from hoso.people import xlsx as xlsx_format
 from hoso.people.models import IMPORT_ISSUE_TABLE, ImportIssue, ImportRun, Person
-from hoso.people.validation import CheckedDossier, check_orgs, get_validator, invalid_json
+from hoso.people.validation import (
+    CheckedDossier,
+    check_orgs,
+    get_validator,
+    invalid_json,
+)
 
 Progress = Callable[[int], None]
 """Called with the number of bytes (JSON Lines) or rows (XLSX) processed so far."""
@@ -275,15 +282,15 @@ def import_file(
     dry_errors = errors_path.open("wb") if (dry_run and errors_path is not None) else None
     processed = skip
 
-    def store(good: list[tuple[CheckedDossier, str]], bad: list[dict[str, Any]], upto: int) -> None:
-        _store_batch(
+    writer = _Writer(
+        lambda good, bad, upto: _store_batch(
             good, bad, upto, run_id, principal, report, dry_run, dry_errors, is_xlsx, source
         )
-
+    )
     try:
         if workers > 0:
-            # Checking (parse, validate, hash) runs in worker processes while this process
-            # writes the previous batches: the database and the checks overlap.
+            # Checking (parse, validate, hash) runs in worker processes while the writer
+            # thread stores earlier batches.
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(
                 max_workers=workers,
@@ -297,16 +304,20 @@ def import_file(
                     pending.append((pool.submit(_worker_check, batch), processed))
                     while len(pending) > 2 * workers:
                         future, upto = pending.popleft()
-                        store(*future.result(), upto)
+                        writer.put(*future.result(), upto)
                 while pending:
                     future, upto = pending.popleft()
-                    store(*future.result(), upto)
+                    writer.put(*future.result(), upto)
         else:
+            # This thread checks batch N+1 while the writer thread stores batch N: the
+            # database works (and the driver waits, without the GIL) during the checks.
             for batch in _batches(records, batch_size):
                 processed += len(batch)
                 good, bad = check_records(batch, paths, scope_path, is_xlsx, run_id)
-                store(good, bad, processed)
+                writer.put(good, bad, processed)
+        writer.close()
     finally:
+        writer.abort()
         if dry_errors is not None:
             dry_errors.close()
     report.lines = processed
@@ -323,10 +334,59 @@ def import_file(
 
 
 def default_workers(path: Path) -> int:
-    """Checking processes for a file: none for small files (start-up costs more), else 2."""
-    if path.stat().st_size < 8_000_000:
+    """Checking processes for a file: none for small files (starting one costs ~1 s) or one
+    core; one on two or three cores (measured best on 2 cores, bench/ingest.py: the checks,
+    the writes and PostgreSQL then each keep a core busy); up to four on bigger machines."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or path.stat().st_size < 8_000_000:
         return 0
-    return max(1, min(2, os.cpu_count() or 1))
+    return 1 if cores < 4 else min(4, cores - 2)
+
+
+class _Writer:
+    """Stores checked batches in order on one background thread (a bounded queue)."""
+
+    def __init__(
+        self, store: Callable[[list[tuple[CheckedDossier, str]], list[dict[str, Any]], int], None]
+    ) -> None:
+        self._store = store
+        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hoso-import-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                self._store(*item)
+            except BaseException as exc:  # re-raised in the main thread
+                self._error = exc
+
+    def put(
+        self, good: list[tuple[CheckedDossier, str]], bad: list[dict[str, Any]], upto: int
+    ) -> None:
+        """Queue one batch (blocks while two are waiting); re-raise a writer failure."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put((good, bad, upto))
+
+    def close(self) -> None:
+        """Wait until every queued batch is stored; re-raise a writer failure."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Stop the thread after the batches already queued (used on errors)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:

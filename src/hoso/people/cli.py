@@ -63,9 +63,7 @@ def import_(
     columns += [TextColumn("{task.completed} dòng")] if is_xlsx else [DownloadColumn()]
     columns.append(TimeRemainingColumn())
     try:
-        with Progress(
-            *columns, console=err, disable=quiet
-        ) as bar:
+        with Progress(*columns, console=err, disable=quiet) as bar:
             task = bar.add_task("Đang nhập / importing", total=total)
             report = bulk.import_file(
                 file,
