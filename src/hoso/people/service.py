@@ -385,10 +385,10 @@ def _hash_issue(checked: CheckedDossier, actual: str) -> Issue:
     )
 
 
-def _document_text(checked: CheckedDossier) -> str:
+def _document_bytes(checked: CheckedDossier) -> bytes:
     if checked.canonical is None:
         checked.canonical = canonical_bytes(checked.data, trusted=True)
-    return checked.canonical.decode()
+    return checked.canonical
 
 
 def _columns(checked: CheckedDossier) -> dict[str, Any]:
@@ -433,6 +433,16 @@ _SQLITE_VERSION_INSERT = text(
 ).bindparams(bindparam("created_at", type_=UTCDateTime()))
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str | None) -> bytes:
+    """A value in COPY text format (``\\N`` for NULL, specials escaped)."""
+    if value is None:
+        return b"\\N"
+    return value.translate(_COPY_ESCAPES).encode()
+
+
 def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert version rows: COPY on PostgreSQL, executemany elsewhere."""
     if not rows:
@@ -456,28 +466,41 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             "note",
             "approval",
         )
+        # The COPY text is built here: the documents are canonical JSON bytes already, and
+        # JSON text holds no raw tab or newline, so only backslashes need doubling.
         with (
             raw.cursor() as cur,
             cur.copy(f"COPY person_version ({', '.join(cols)}) FROM STDIN") as copy,
         ):
+            chunk: list[bytes] = []
+            size = 0
             for r in rows:
-                copy.write_row(
+                line = b"\t".join(
                     (
-                        r["person_id"],
-                        r["version"],
-                        r["status"],
-                        r["managing_agency_code"],
-                        r["employing_unit_code"],
-                        r["data"],
-                        r["content_hash"],
-                        r["previous_content_hash"],
-                        r["created_at"],
-                        r["created_by"],
-                        r["source"],
-                        r["note"],
-                        None if r["approval"] is None else orjson.dumps(r["approval"]).decode(),
+                        str(r["person_id"]).encode(),
+                        str(r["version"]).encode(),
+                        _copy_text(r["status"]),
+                        _copy_text(r["managing_agency_code"]),
+                        _copy_text(r["employing_unit_code"]),
+                        r["data"].replace(b"\\", b"\\\\"),
+                        _copy_text(r["content_hash"]),
+                        _copy_text(r["previous_content_hash"]),
+                        r["created_at"].isoformat().encode(),
+                        _copy_text(r["created_by"]),
+                        _copy_text(r["source"]),
+                        _copy_text(r["note"]),
+                        b"\\N"
+                        if r["approval"] is None
+                        else orjson.dumps(r["approval"]).replace(b"\\", b"\\\\"),
                     )
                 )
+                chunk.append(line)
+                size += len(line)
+                if size > 1 << 20:
+                    copy.write(b"\n".join(chunk) + b"\n")
+                    chunk, size = [], 0
+            if chunk:
+                copy.write(b"\n".join(chunk) + b"\n")
         return
     # ``data`` is already JSON text: bind it as a plain string, not through the JSON type.
     session.execute(
@@ -485,6 +508,7 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         [
             {
                 **r,
+                "data": r["data"].decode(),
                 "approval": None if r["approval"] is None else orjson.dumps(r["approval"]).decode(),
             }
             for r in rows
@@ -553,7 +577,7 @@ def store_batch(
                 "status": DRAFT,
                 "managing_agency_code": checked.managing_agency,
                 "employing_unit_code": checked.employing_unit,
-                "data": _document_text(checked),
+                "data": _document_bytes(checked),
                 "content_hash": digest,
                 "previous_content_hash": st[2],
                 "created_at": now,

@@ -188,3 +188,33 @@ def test_template_has_vietnamese_labels(tmp_path: Path) -> None:
     labels = dict(zip(rows[0], rows[1], strict=True))
     assert labels["birth_name"] == "Họ và tên khai sinh (viết chữ in hoa)"
     assert labels["personal_id"] == "Số CCCD"
+
+
+def test_backslashes_tabs_and_newlines_survive_the_copy(orgs: Session, tmp_path: Path) -> None:
+    tricky = 'Nguyễn\\Văn\tAn\nxuống dòng \\N "trích" \u2028 😀'
+    line = dossier_line(
+        pid="040085666666",
+        other_names=tricky,
+        work_strengths="C:\\hoso\\new\\table\\",
+        work_history=[{"from": "2008-09", "unit": "Sở\tNội vụ\\", "title": "\\N"}],
+    )
+    line["approval"] = {"approved_by": {"name": "Lê \\ Văn"}, "signature": "a\\tb"}
+    src = write_file(tmp_path / "t.jsonl", [orjson.dumps(line)])
+    report = bulk.import_file(src, principal=operator())
+    assert report.created == 1
+    stored = orgs.execute(
+        select(PersonVersion).join(Person).where(Person.personal_id == "040085666666")
+    ).scalar_one()
+    assert stored.data["other_names"] == tricky
+    assert stored.data["work_strengths"] == "C:\\hoso\\new\\table\\"
+    assert stored.data["work_history"][0] == {
+        "from": "2008-09",
+        "unit": "Sở\tNội vụ\\",
+        "title": "\\N",
+    }
+    assert stored.approval == line["approval"]
+    exported = orjson.loads(export_bytes(orgs))
+    assert exported["data"]["other_names"] == tricky
+    from hoso.people.canonical import content_hash
+
+    assert exported["content_hash"] == content_hash(exported["data"])
