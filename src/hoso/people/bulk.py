@@ -298,10 +298,12 @@ def import_file(
                 initializer=_init_worker,
                 initargs=(paths, scope_path, is_xlsx, run_id),
             ) as pool:
+                # Workers read their own byte ranges of the file: only offsets cross the pipe.
                 pending: deque[tuple[Future[Checked], int]] = deque()
-                for batch in _batches(records, batch_size):
-                    processed += len(batch)
-                    pending.append((pool.submit(_worker_check, batch), processed))
+                for first, count, start, end in _jsonl_ranges(path, skip, batch_size, progress):
+                    processed += count
+                    job = pool.submit(_worker_check_range, str(path), first, start, end)
+                    pending.append((job, processed))
                     while len(pending) > 2 * workers:
                         future, upto = pending.popleft()
                         writer.put(*future.result(), upto)
@@ -410,6 +412,60 @@ def _init_worker(
     paths: dict[str, str], scope_path: str | None, is_xlsx: bool, run_id: int | None
 ) -> None:
     _WORKER.update(paths=paths, scope_path=scope_path, is_xlsx=is_xlsx, run_id=run_id)
+
+
+def _jsonl_ranges(
+    path: Path, skip: int, size: int, progress: Progress | None
+) -> Iterator[tuple[int, int, int, int]]:
+    """Batches of ``size`` lines as (first line number, line count, start, end offsets)."""
+    line_no = 0
+    offset = 0
+    batch_first, batch_start, batch_count = 1, 0, 0
+    tail = b""
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(4 << 20)
+            if not block:
+                break
+            data = tail + block
+            base = offset - len(tail)
+            pos = 0
+            while True:
+                nl = data.find(b"\n", pos)
+                if nl < 0:
+                    break
+                line_no += 1
+                pos = nl + 1
+                if line_no <= skip:
+                    batch_first, batch_start = line_no + 1, base + pos
+                    continue
+                batch_count += 1
+                if batch_count == size:
+                    yield batch_first, batch_count, batch_start, base + pos
+                    batch_first, batch_start, batch_count = line_no + 1, base + pos, 0
+            tail = data[pos:]
+            offset += len(block)
+            if progress is not None:
+                progress(offset)
+    if tail:
+        line_no += 1
+        if line_no > skip:
+            batch_count += 1
+    if batch_count:
+        yield batch_first, batch_count, batch_start, offset
+
+
+def _worker_check_range(path: str, first: int, start: int, end: int) -> Checked:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        chunk = fh.read(end - start)
+    lines = chunk.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    batch: list[Record] = [
+        (first + i, None, raw if raw.strip() else None) for i, raw in enumerate(lines)
+    ]
+    return _worker_check(batch)
 
 
 def _worker_check(batch: list[Record]) -> Checked:
