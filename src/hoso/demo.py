@@ -94,7 +94,11 @@ def load(
         result = orgs_service.upsert_units(
             session, [OrgUnitIn.model_validate(u) for u in orgs], principal=operator()
         )
-    console.print(f"Cơ cấu tổ chức / org tree: {result}")
+    console.print(
+        f"Cơ cấu tổ chức: {result.created} đơn vị mới, {result.updated} cập nhật, "
+        f"{result.unchanged} không đổi / org tree: {result.created} new, {result.updated} "
+        f"updated, {result.unchanged} unchanged"
+    )
     with unit_of_work() as session:
         have = session.execute(select(func.count()).select_from(Person)).scalar_one()
     if have < count:
