@@ -14,6 +14,7 @@ Dossier responses carry ``ETag: "<version>"``; ``PUT`` takes it back in ``If-Mat
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Response
 from hoso.auth.deps import PrincipalDep, SessionDep
 from hoso.errors import InvalidInput, Issue
 from hoso.people import service as people_service
+from hoso.people import xlsx as xlsx_format
 from hoso.people.schemas import (
     DiffRead,
     DossierRead,
@@ -109,6 +111,26 @@ def list_people(
         status=status,
         limit=limit,
         offset=offset,
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/template.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}, **problem_responses(401)},
+    summary="Tệp mẫu nhập hồ sơ (XLSX) / XLSX import template",
+)
+def import_template(principal: PrincipalDep) -> Response:
+    """The XLSX import template: every sheet with field codes and Vietnamese labels."""
+    buf = io.BytesIO()
+    xlsx_format.write_template(buf)
+    return Response(
+        content=buf.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="mau_nhap_ho_so.xlsx"'},
     )
 
 

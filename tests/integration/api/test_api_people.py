@@ -219,3 +219,19 @@ def test_role_without_write_permission_is_403(
         client.get(f"{URL}/{world.people['an']}", headers=world.auth("analyst.nghean")).status_code
         == 200
     )
+
+
+def test_the_xlsx_template_downloads_with_vietnamese_labels(
+    client: TestClient, world: World
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    assert client.get(f"{URL}/template.xlsx").status_code == 401
+    r = client.get(f"{URL}/template.xlsx", headers=world.auth("hr.nghean"))
+    assert r.status_code == 200
+    assert "mau_nhap_ho_so.xlsx" in r.headers["content-disposition"]
+    wb = load_workbook(io.BytesIO(r.content), read_only=True)
+    rows = list(wb["ho_so"].iter_rows(min_row=1, max_row=2, values_only=True))
+    assert dict(zip(rows[0], rows[1], strict=True))["date_of_birth"] == "Sinh ngày … tháng … năm"
