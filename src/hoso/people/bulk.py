@@ -299,17 +299,17 @@ def import_file(
                 initargs=(paths, scope_path, is_xlsx, run_id),
             ) as pool:
                 # Workers read their own byte ranges of the file: only offsets cross the pipe.
-                pending: deque[tuple[Future[Checked], int]] = deque()
+                pending: deque[tuple[Future[Packed], int]] = deque()
                 for first, count, start, end in _jsonl_ranges(path, skip, batch_size, progress):
                     processed += count
                     job = pool.submit(_worker_check_range, str(path), first, start, end)
                     pending.append((job, processed))
                     while len(pending) > 2 * workers:
                         future, upto = pending.popleft()
-                        writer.put(*future.result(), upto)
+                        writer.put(*_unpack(future.result()), upto)
                 while pending:
                     future, upto = pending.popleft()
-                    writer.put(*future.result(), upto)
+                    writer.put(*_unpack(future.result()), upto)
         else:
             # This thread checks batch N+1 while the writer thread stores batch N: the
             # database works (and the driver waits, without the GIL) during the checks.
@@ -337,12 +337,12 @@ def import_file(
 
 def default_workers(path: Path) -> int:
     """Checking processes for a file: none for small files (starting one costs ~1 s) or one
-    core; one on two or three cores (measured best on 2 cores, bench/ingest.py: the checks,
-    the writes and PostgreSQL then each keep a core busy); up to four on bigger machines."""
+    core; two on two or three cores (measured best on 2 cores with bench/ingest.py: the
+    checks are the costliest stage); up to four on bigger machines."""
     cores = os.cpu_count() or 1
     if cores < 2 or path.stat().st_size < 8_000_000:
         return 0
-    return 1 if cores < 4 else min(4, cores - 2)
+    return 2 if cores < 4 else min(4, cores - 1)
 
 
 class _Writer:
@@ -455,7 +455,7 @@ def _jsonl_ranges(
         yield batch_first, batch_count, batch_start, offset
 
 
-def _worker_check_range(path: str, first: int, start: int, end: int) -> Checked:
+def _worker_check_range(path: str, first: int, start: int, end: int) -> Packed:
     with open(path, "rb") as fh:
         fh.seek(start)
         chunk = fh.read(end - start)
@@ -468,13 +468,49 @@ def _worker_check_range(path: str, first: int, start: int, end: int) -> Checked:
     return _worker_check(batch)
 
 
-def _worker_check(batch: list[Record]) -> Checked:
+Packed = tuple[list[tuple[Any, ...]], list[dict[str, Any]]]
+"""A worker's result as plain tuples (cheaper to pickle than dataclasses)."""
+
+
+def _worker_check(batch: list[Record]) -> Packed:
     good, bad = check_records(
         batch, _WORKER["paths"], _WORKER["scope_path"], _WORKER["is_xlsx"], _WORKER["run_id"]
     )
-    for checked, _ in good:
-        checked.data = {}  # the canonical bytes and columns carry what storing needs
-    return good, bad
+    # The canonical bytes and the columns carry what storing needs; the document stays here.
+    packed = [
+        (
+            c.personal_id,
+            c.managing_agency,
+            c.employing_unit,
+            c.concurrent_posts,
+            c.approval,
+            c.canonical,
+            c.columns,
+            digest,
+        )
+        for c, digest in good
+    ]
+    return packed, bad
+
+
+def _unpack(result: Packed) -> Checked:
+    good = [
+        (
+            CheckedDossier(
+                personal_id=pid,
+                managing_agency=agency,
+                employing_unit=unit,
+                data={},
+                concurrent_posts=posts,
+                approval=approval,
+                canonical=canonical,
+                columns=columns,
+            ),
+            digest,
+        )
+        for pid, agency, unit, posts, approval, canonical, columns, digest in result[0]
+    ]
+    return good, result[1]
 
 
 def check_records(
