@@ -6,7 +6,6 @@ import typer
 from sqlalchemy.engine import make_url
 
 from hoso.config import get_settings
-from hoso.db import migrate
 
 app = typer.Typer(
     name="db",
@@ -25,6 +24,8 @@ def upgrade(
     revision: str = typer.Option("head", help="Phiên bản đích / target revision"),
 ) -> None:
     """Nâng cấp cơ sở dữ liệu / migrate the database up to a revision (default: head)."""
+    from hoso.db import migrate  # Alembic loads only for the commands that need it
+
     url = get_settings().database_url
     try:
         before = migrate.current(url)
@@ -45,6 +46,8 @@ def upgrade(
 @app.command()
 def current() -> None:
     """Phiên bản hiện tại / print the database's current revision and the newest one shipped."""
+    from hoso.db import migrate
+
     url = get_settings().database_url
     try:
         revision = migrate.current(url)

@@ -33,16 +33,18 @@ from hoso.db.engine import unit_of_work
 from hoso.errors import InvalidInput, Issue
 from hoso.people import service
 from hoso.people import xlsx as xlsx_format
-from hoso.people.models import IMPORT_ISSUE_TABLE, ImportIssue, ImportRun, Person
-from hoso.people.validation import (
-    CheckedDossier,
-    check_orgs,
-    get_validator,
-    invalid_json,
+from hoso.people.checking import (
+    Packed,
+    Progress,
+    Record,
+    _init_worker,
+    _jsonl_ranges,
+    _unpack,
+    _worker_check_range,
+    check_records,
 )
-
-Progress = Callable[[int], None]
-"""Called with the number of bytes (JSON Lines) or rows (XLSX) processed so far."""
+from hoso.people.models import IMPORT_ISSUE_TABLE, ImportIssue, ImportRun, Person
+from hoso.people.validation import CheckedDossier
 
 
 @dataclass
@@ -99,10 +101,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-Record = tuple[int, str | None, Any]
-"""(line or row number, sheet name for XLSX, parsed object or an Exception)."""
-
-
 def _jsonl_records(path: Path, skip: int, progress: Progress | None) -> Iterator[Record]:
     done = 0
     with path.open("rb") as fh:
@@ -127,37 +125,6 @@ def _xlsx_records(path: Path, skip: int, progress: Progress | None) -> Iterator[
         if n <= skip:
             continue
         yield row, sheet, record
-
-
-def _personal_id_of(raw: Any) -> str | None:
-    if isinstance(raw, dict):
-        pid = raw.get("personal_id")
-        if pid is None and isinstance(raw.get("data"), dict):
-            pid = raw["data"].get("personal_id")
-        if pid is not None:
-            return str(pid)[:40]
-    return None
-
-
-def _issue_row(
-    run_id: int | None, line: int, sheet: str | None, pid: str | None, issues: list[Issue]
-) -> dict[str, Any]:
-    first = issues[0]
-    value = first.value
-    return {
-        "run_id": run_id,
-        "line": line,
-        "sheet": sheet,
-        "personal_id": pid,
-        "field": first.field,
-        "value": None
-        if value is None
-        else (value if isinstance(value, str) else orjson.dumps(value, default=str).decode()),
-        "code": first.code,
-        "message_vi": first.message_vi,
-        "message_en": first.message_en,
-        "details": [i.as_dict() for i in issues],
-    }
 
 
 def _error_line(row: dict[str, Any], is_xlsx: bool) -> bytes:
@@ -400,165 +367,6 @@ def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
             batch = []
     if batch:
         yield batch
-
-
-Checked = tuple[list[tuple[CheckedDossier, str]], list[dict[str, Any]]]
-"""Good dossiers with their hashes, and issue rows of the refused lines."""
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(
-    paths: dict[str, str], scope_path: str | None, is_xlsx: bool, run_id: int | None
-) -> None:
-    _WORKER.update(paths=paths, scope_path=scope_path, is_xlsx=is_xlsx, run_id=run_id)
-
-
-def _jsonl_ranges(
-    path: Path, skip: int, size: int, progress: Progress | None
-) -> Iterator[tuple[int, int, int, int]]:
-    """Batches of ``size`` lines as (first line number, line count, start, end offsets)."""
-    line_no = 0
-    offset = 0
-    batch_first, batch_start, batch_count = 1, 0, 0
-    tail = b""
-    with path.open("rb") as fh:
-        while True:
-            block = fh.read(4 << 20)
-            if not block:
-                break
-            data = tail + block
-            base = offset - len(tail)
-            pos = 0
-            while True:
-                nl = data.find(b"\n", pos)
-                if nl < 0:
-                    break
-                line_no += 1
-                pos = nl + 1
-                if line_no <= skip:
-                    batch_first, batch_start = line_no + 1, base + pos
-                    continue
-                batch_count += 1
-                if batch_count == size:
-                    yield batch_first, batch_count, batch_start, base + pos
-                    batch_first, batch_start, batch_count = line_no + 1, base + pos, 0
-            tail = data[pos:]
-            offset += len(block)
-            if progress is not None:
-                progress(offset)
-    if tail:
-        line_no += 1
-        if line_no > skip:
-            batch_count += 1
-    if batch_count:
-        yield batch_first, batch_count, batch_start, offset
-
-
-def _worker_check_range(path: str, first: int, start: int, end: int) -> Packed:
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        chunk = fh.read(end - start)
-    lines = chunk.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    batch: list[Record] = [
-        (first + i, None, raw if raw.strip() else None) for i, raw in enumerate(lines)
-    ]
-    return _worker_check(batch)
-
-
-Packed = tuple[list[tuple[Any, ...]], list[dict[str, Any]]]
-"""A worker's result as plain tuples (cheaper to pickle than dataclasses)."""
-
-
-def _worker_check(batch: list[Record]) -> Packed:
-    good, bad = check_records(
-        batch, _WORKER["paths"], _WORKER["scope_path"], _WORKER["is_xlsx"], _WORKER["run_id"]
-    )
-    # The canonical bytes and the columns carry what storing needs; the document stays here.
-    packed = [
-        (
-            c.personal_id,
-            c.managing_agency,
-            c.employing_unit,
-            c.concurrent_posts,
-            c.approval,
-            c.canonical,
-            c.columns,
-            digest,
-        )
-        for c, digest in good
-    ]
-    return packed, bad
-
-
-def _unpack(result: Packed) -> Checked:
-    good = [
-        (
-            CheckedDossier(
-                personal_id=pid,
-                managing_agency=agency,
-                employing_unit=unit,
-                data={},
-                concurrent_posts=posts,
-                approval=approval,
-                canonical=canonical,
-                columns=columns,
-            ),
-            digest,
-        )
-        for pid, agency, unit, posts, approval, canonical, columns, digest in result[0]
-    ]
-    return good, result[1]
-
-
-def check_records(
-    batch: list[Record],
-    paths: dict[str, str],
-    scope_path: str | None,
-    is_xlsx: bool,
-    run_id: int | None,
-) -> Checked:
-    """Parse, validate, check organisations and hash a batch of records (no I/O)."""
-    validator = get_validator()
-    good: list[tuple[CheckedDossier, str]] = []
-    bad: list[dict[str, Any]] = []
-    for line, sheet, raw in batch:
-        if raw is None:
-            continue
-        if isinstance(raw, bytes):
-            try:
-                raw = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raw = ValueError(str(exc))
-        if isinstance(raw, Exception):
-            issue = (
-                invalid_json(line, str(raw))
-                if not is_xlsx
-                else Issue(
-                    field="",
-                    code="invalid_row",
-                    message_vi=str(raw).split(" / ")[0],
-                    message_en=str(raw).split(" / ")[-1],
-                    value=None,
-                )
-            )
-            bad.append(_issue_row(run_id, line, sheet, None, [issue]))
-            continue
-        checked = validator.check_line(raw)
-        if checked.ok:
-            check_orgs(checked, paths, scope_path)
-        digest = service.prepare(checked)
-        if digest is None:
-            bad.append(
-                _issue_row(
-                    run_id, line, sheet, checked.personal_id or _personal_id_of(raw), checked.issues
-                )
-            )
-        else:
-            good.append((checked, digest))
-    return good, bad
 
 
 def _store_batch(

@@ -9,7 +9,6 @@ found, so that their existence does not leak. Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +38,7 @@ from hoso.db.base import UTCDateTime, utcnow
 from hoso.errors import Conflict, InvalidInput, Issue, NotFound
 from hoso.orgs.models import OrgUnit
 from hoso.people.canonical import canonical_bytes, fold
+from hoso.people.checking import person_columns, prepare
 from hoso.people.models import (
     PERSON_POST_TABLE,
     PERSON_TABLE,
@@ -350,21 +350,6 @@ def list_posts(session: Session, personal_id: str, *, principal: Principal) -> l
 # --------------------------------------------------------------------------- writes
 
 
-def person_columns(data: dict[str, Any]) -> dict[str, Any]:
-    """The indexed columns of ``person`` copied from a document."""
-    name = data.get("birth_name")
-    return {
-        "birth_name": name,
-        "name_search": fold(name) if isinstance(name, str) else None,
-        "date_of_birth": data.get("date_of_birth"),
-        "sex": data.get("sex"),
-        "employee_type_code": data.get("employee_type_code"),
-        "rank_code": data.get("rank_code"),
-        "position_code": data.get("current_position_code"),
-        "employment_status_code": data.get("employment_status_code"),
-    }
-
-
 @dataclass(slots=True)
 class StoreOutcome:
     """What happened to one dossier of a batch."""
@@ -375,16 +360,6 @@ class StoreOutcome:
     version: int
 
 
-def _hash_issue(checked: CheckedDossier, actual: str) -> Issue:
-    return Issue(
-        field="content_hash",
-        code="content_hash_mismatch",
-        message_vi=f"content_hash {checked.content_hash!r} không khớp với dữ liệu (tính được {actual})",
-        message_en=f"content_hash {checked.content_hash!r} does not match the data (computed {actual})",
-        value=checked.content_hash,
-    )
-
-
 def _document_bytes(checked: CheckedDossier) -> bytes:
     if checked.canonical is None:
         checked.canonical = canonical_bytes(checked.data, trusted=True)
@@ -393,23 +368,6 @@ def _document_bytes(checked: CheckedDossier) -> bytes:
 
 def _columns(checked: CheckedDossier) -> dict[str, Any]:
     return checked.columns if checked.columns is not None else person_columns(checked.data)
-
-
-def prepare(checked: CheckedDossier) -> str | None:
-    """Compute the content hash of a checked dossier; record a mismatch with a claimed hash.
-
-    Returns the hash, or None when the dossier must be refused.
-    """
-    if not checked.ok:
-        return None
-    canonical = canonical_bytes(checked.data, trusted=True)
-    actual = "sha256:" + hashlib.sha256(canonical).hexdigest()
-    if checked.content_hash is not None and checked.content_hash != actual:
-        checked.issues.append(_hash_issue(checked, actual))
-        return None
-    checked.canonical = canonical
-    checked.columns = person_columns(checked.data)
-    return actual
 
 
 _VERSION_COLUMNS = (
