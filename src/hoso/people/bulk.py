@@ -11,6 +11,7 @@ exactly once even across restarts.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -159,6 +160,9 @@ def import_file(
 ) -> ImportReport:
     """Import a JSON Lines or XLSX file of dossiers. See the module docstring."""
     principal.require("person:write")
+    # The libraries loaded so far (SQLAlchemy, pydantic, ...) are long-lived: keep the
+    # garbage collector from re-scanning them during an allocation-heavy import.
+    gc.freeze()
     is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
     digest = file_sha256(path)
     report = ImportReport(

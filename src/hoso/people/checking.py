@@ -6,6 +6,7 @@ processes start fast: they import only this module, the validator and the catalo
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -107,6 +108,8 @@ def _init_worker(
     paths: dict[str, str], scope_path: str | None, is_xlsx: bool, run_id: int | None
 ) -> None:
     _WORKER.update(paths=paths, scope_path=scope_path, is_xlsx=is_xlsx, run_id=run_id)
+    get_validator()  # compile the checks and load the catalogue once, then
+    gc.freeze()  # keep the collector off these long-lived objects
 
 
 def _jsonl_ranges(
