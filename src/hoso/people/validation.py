@@ -79,113 +79,117 @@ def _short(value: Any) -> Any:
     return value
 
 
+#: The structural refusals: code → (Vietnamese, English) templates. ``{path}`` is the field
+#: path, ``{value}`` the offending value (shortened), ``{vi}``/``{en}`` the expected type.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "wrong_type": (
+        "Trường '{path}' phải là {vi}; giá trị nhận được: {value!r}",
+        "Field '{path}' must be {en}; got {value!r}",
+    ),
+    "invalid_date": (
+        "Trường '{path}' phải là {vi}; giá trị nhận được: {value!r}",
+        "Field '{path}' must be {en}; got {value!r}",
+    ),
+    "impossible_date": (
+        "Trường '{path}' có ngày tháng không có thật: {value!r}",
+        "Field '{path}' holds a date that does not exist: {value!r}",
+    ),
+    "unknown_field": (
+        "Trường '{path}' không có trong danh mục trường dữ liệu",
+        "Field '{path}' is not in the field catalogue",
+    ),
+    "invalid_personal_id": (
+        "Số định danh cá nhân '{path}' phải gồm đúng 12 chữ số; giá trị: {value!r}",
+        "Personal ID '{path}' must be exactly 12 digits; got {value!r}",
+    ),
+    "mismatch": (
+        "'{path}' = {value!r} không khớp với '{other_path}' = {other!r}",
+        "'{path}' = {value!r} does not match '{other_path}' = {other!r}",
+    ),
+    "missing_required": ("Thiếu trường bắt buộc '{path}'", "Required field '{path}' is missing"),
+    "unknown_agency": (
+        "Cơ quan, đơn vị '{value}' ({path}) không có trong cơ cấu tổ chức",
+        "Agency or unit '{value}' ({path}) does not exist in the organisation tree",
+    ),
+    "out_of_scope": (
+        "Cơ quan, đơn vị '{value}' ({path}) nằm ngoài phạm vi quản lý của bạn",
+        "Agency or unit '{value}' ({path}) is outside your scope",
+    ),
+    "invalid_json": (
+        "Dòng {line_no} không phải là một đối tượng JSON hợp lệ ({detail})",
+        "Line {line_no} is not a valid JSON object ({detail})",
+    ),
+    "not_an_array": (
+        "Bảng '{path}' phải là một mảng các dòng; giá trị: {value!r}",
+        "Table '{path}' must be an array of rows; got {value!r}",
+    ),
+    "not_an_object": (
+        "Dòng '{path}' phải là một đối tượng JSON; giá trị: {value!r}",
+        "Row '{path}' must be a JSON object; got {value!r}",
+    ),
+}
+
+
+def issue(code: str, path: str, value: Any = None, **fmt: Any) -> Issue:
+    """The structural issue ``code`` at ``path`` for ``value``, in both languages."""
+    shown = _short(value)
+    vi, en = MESSAGES[code]
+    return Issue(
+        field=path,
+        code=code,
+        message_vi=vi.format(path=path, value=shown, **fmt),
+        message_en=en.format(path=path, value=shown, **fmt),
+        value=shown,
+    )
+
+
 def wrong_type(path: str, value: Any, type_: str) -> Issue:
     """Issue for a value of the wrong JSON type."""
     vi, en = TYPE_LABELS.get(type_, (type_, type_))
-    return Issue(
-        field=path,
-        code="wrong_type",
-        message_vi=f"Trường '{path}' phải là {vi}; giá trị nhận được: {_short(value)!r}",
-        message_en=f"Field '{path}' must be {en}; got {_short(value)!r}",
-        value=_short(value),
-    )
+    return issue("wrong_type", path, value, vi=vi, en=en)
 
 
 def invalid_date(path: str, value: Any, type_: str, impossible: bool) -> Issue:
     """Issue for a malformed or impossible date or month."""
-    vi, en = TYPE_LABELS[type_]
     if impossible:
-        return Issue(
-            field=path,
-            code="impossible_date",
-            message_vi=f"Trường '{path}' có ngày tháng không có thật: {value!r}",
-            message_en=f"Field '{path}' holds a date that does not exist: {value!r}",
-            value=value,
-        )
-    return Issue(
-        field=path,
-        code="invalid_date",
-        message_vi=f"Trường '{path}' phải là {vi}; giá trị nhận được: {_short(value)!r}",
-        message_en=f"Field '{path}' must be {en}; got {_short(value)!r}",
-        value=_short(value),
-    )
+        return issue("impossible_date", path, value)
+    vi, en = TYPE_LABELS[type_]
+    return issue("invalid_date", path, value, vi=vi, en=en)
 
 
 def unknown_field(path: str, value: Any) -> Issue:
     """Issue for a field or column that the catalogue does not define."""
-    return Issue(
-        field=path,
-        code="unknown_field",
-        message_vi=f"Trường '{path}' không có trong danh mục trường dữ liệu",
-        message_en=f"Field '{path}' is not in the field catalogue",
-        value=_short(value),
-    )
+    return issue("unknown_field", path, value)
 
 
 def invalid_personal_id(path: str, value: Any) -> Issue:
     """Issue for a personal ID that is not 12 digits."""
-    return Issue(
-        field=path,
-        code="invalid_personal_id",
-        message_vi=f"Số định danh cá nhân '{path}' phải gồm đúng 12 chữ số; giá trị: {_short(value)!r}",
-        message_en=f"Personal ID '{path}' must be exactly 12 digits; got {_short(value)!r}",
-        value=_short(value),
-    )
+    return issue("invalid_personal_id", path, value)
 
 
 def mismatch(path: str, value: Any, other_path: str, other: Any) -> Issue:
     """Issue for two places of the same line that disagree."""
-    return Issue(
-        field=path,
-        code="mismatch",
-        message_vi=f"'{path}' = {value!r} không khớp với '{other_path}' = {other!r}",
-        message_en=f"'{path}' = {value!r} does not match '{other_path}' = {other!r}",
-        value=_short(value),
-    )
+    return issue("mismatch", path, value, other_path=other_path, other=other)
 
 
 def missing(path: str) -> Issue:
     """Issue for a value the line cannot do without (the record key, the managing agency)."""
-    return Issue(
-        field=path,
-        code="missing_required",
-        message_vi=f"Thiếu trường bắt buộc '{path}'",
-        message_en=f"Required field '{path}' is missing",
-        value=None,
-    )
+    return issue("missing_required", path)
 
 
 def unknown_unit(path: str, value: Any) -> Issue:
     """Issue for an agency or unit code that is not in the organisation tree."""
-    return Issue(
-        field=path,
-        code="unknown_agency",
-        message_vi=f"Cơ quan, đơn vị '{value}' ({path}) không có trong cơ cấu tổ chức",
-        message_en=f"Agency or unit '{value}' ({path}) does not exist in the organisation tree",
-        value=_short(value),
-    )
+    return issue("unknown_agency", path, value)
 
 
 def out_of_scope(path: str, value: Any) -> Issue:
     """Issue for an agency or unit outside the caller's scope."""
-    return Issue(
-        field=path,
-        code="out_of_scope",
-        message_vi=f"Cơ quan, đơn vị '{value}' ({path}) nằm ngoài phạm vi quản lý của bạn",
-        message_en=f"Agency or unit '{value}' ({path}) is outside your scope",
-        value=_short(value),
-    )
+    return issue("out_of_scope", path, value)
 
 
 def invalid_json(line_no: int, detail: str) -> Issue:
     """Issue for a line that is not a JSON object."""
-    return Issue(
-        field="",
-        code="invalid_json",
-        message_vi=f"Dòng {line_no} không phải là một đối tượng JSON hợp lệ ({detail})",
-        message_en=f"Line {line_no} is not a valid JSON object ({detail})",
-        value=None,
-    )
+    return issue("invalid_json", "", None, line_no=line_no, detail=detail)
 
 
 Checker = Callable[[str, Any, list[Issue]], Any]
@@ -585,29 +589,12 @@ class DossierValidator:
         issues: list[Issue],
     ) -> list[dict[str, Any]]:
         if value.__class__ is not list:
-            issues.append(
-                Issue(
-                    field=path,
-                    code="not_an_array",
-                    message_vi=f"Bảng '{path}' phải là một mảng các dòng; giá trị: {_short(value)!r}",
-                    message_en=f"Table '{path}' must be an array of rows; got {_short(value)!r}",
-                    value=_short(value),
-                )
-            )
+            issues.append(issue("not_an_array", path, value))
             return []
         rows: list[dict[str, Any]] = []
         for i, row in enumerate(value):
             if row.__class__ is not dict:
-                row_path = f"{path}[{i}]"
-                issues.append(
-                    Issue(
-                        field=row_path,
-                        code="not_an_object",
-                        message_vi=f"Dòng '{row_path}' phải là một đối tượng JSON; giá trị: {_short(row)!r}",
-                        message_en=f"Row '{row_path}' must be a JSON object; got {_short(row)!r}",
-                        value=_short(row),
-                    )
-                )
+                issues.append(issue("not_an_object", f"{path}[{i}]", row))
                 continue
             out_row: dict[str, Any] = {}
             for col, cell in row.items():
