@@ -330,30 +330,6 @@ def _multiple(inner: Checker) -> Checker:
     return check
 
 
-def _leaf_checker(leaf: FieldDef) -> Checker:
-    type_ = leaf.type
-    base: Checker
-    if type_ == "date":
-        base = _check_date
-    elif type_ == "year_month":
-        base = _check_month
-    elif type_ in ("year", "integer"):
-        base = _check_int(type_)
-    elif type_ == "decimal":
-        base = _check_decimal
-    elif type_ == "boolean":
-        base = _check_bool
-    elif type_ == "image":
-        base = _check_image
-    elif type_ == "personal_id" and leaf.code == "personal_id":
-        base = _check_personal_id
-    else:
-        # string, text, code, phone, and personal_id-typed fields other than the key
-        # (record_id: a wrong value there is doubtful, DUNG-001/005, not structural).
-        base = _check_str(type_)
-    return _multiple(base) if leaf.multiple else base
-
-
 BAD: Any = object()
 """Returned by a fast check for a value that is structurally wrong (the slow check explains)."""
 
@@ -475,26 +451,31 @@ def _fast_multiple(inner: FastCheck) -> FastCheck:
     return check
 
 
-def _fast_checker(leaf: FieldDef) -> FastCheck:
+def _checkers(leaf: FieldDef) -> tuple[FastCheck, Checker]:
+    """The fast check of a leaf and the slow one that explains its refusals."""
     type_ = leaf.type
-    base: FastCheck
+    pair: tuple[FastCheck, Checker]
     if type_ == "date":
-        base = _fast_date
+        pair = (_fast_date, _check_date)
     elif type_ == "year_month":
-        base = _fast_month
+        pair = (_fast_month, _check_month)
     elif type_ in ("year", "integer"):
-        base = _fast_int
+        pair = (_fast_int, _check_int(type_))
     elif type_ == "decimal":
-        base = _fast_decimal
+        pair = (_fast_decimal, _check_decimal)
     elif type_ == "boolean":
-        base = _fast_bool
+        pair = (_fast_bool, _check_bool)
     elif type_ == "image":
-        base = _fast_image
+        pair = (_fast_image, _check_image)
     elif type_ == "personal_id" and leaf.code == "personal_id":
-        base = _fast_personal_id
+        pair = (_fast_personal_id, _check_personal_id)
     else:
-        base = _fast_str
-    return _fast_multiple(base) if leaf.multiple else base
+        # string, text, code, phone, and personal_id-typed fields other than the key
+        # (record_id: a wrong value there is doubtful, DUNG-001/005, not structural).
+        pair = (_fast_str, _check_str(type_))
+    if leaf.multiple:
+        pair = (_fast_multiple(pair[0]), _multiple(pair[1]))
+    return pair
 
 
 def _explain(slow: Checker, path: str, value: Any, issues: list[Issue]) -> None:
@@ -539,11 +520,9 @@ class DossierValidator:
         self._tables: dict[str, dict[str, tuple[FastCheck, Checker]]] = {}
         for f in catalog.fields:
             if f.is_table:
-                self._tables[f.code] = {
-                    c.code: (_fast_checker(c), _leaf_checker(c)) for c in f.columns
-                }
+                self._tables[f.code] = {c.code: _checkers(c) for c in f.columns}
             else:
-                self._scalars[f.code] = (_fast_checker(f), _leaf_checker(f))
+                self._scalars[f.code] = _checkers(f)
 
     def check_data(self, data: Any, issues: list[Issue], prefix: str = "") -> dict[str, Any]:
         """Check and normalise a ``data`` object; append structural issues to ``issues``."""
