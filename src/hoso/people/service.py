@@ -114,37 +114,32 @@ def _not_found(personal_id: str) -> NotFound:
 # --------------------------------------------------------------------------- reads
 
 
+def _meta_fields(version: PersonVersion) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "status": version.status,
+        "content_hash": version.content_hash,
+        "previous_content_hash": version.previous_content_hash,
+        "managing_agency": version.managing_agency_code,
+        "employing_unit": version.employing_unit_code,
+        "created_at": version.created_at,
+        "created_by": version.created_by,
+        "source": version.source,
+        "note": version.note,
+    }
+
+
 def _dossier(person: Person, version: PersonVersion) -> DossierRead:
     return DossierRead(
         personal_id=person.personal_id,
         current_version=person.current_version,
-        version=version.version,
-        status=version.status,
-        content_hash=version.content_hash,
-        previous_content_hash=version.previous_content_hash,
-        managing_agency=version.managing_agency_code,
-        employing_unit=version.employing_unit_code,
-        created_at=version.created_at,
-        created_by=version.created_by,
-        source=version.source,
-        note=version.note,
         data=version.data,
+        **_meta_fields(version),
     )
 
 
 def _meta(version: PersonVersion) -> VersionMeta:
-    return VersionMeta(
-        version=version.version,
-        status=version.status,
-        content_hash=version.content_hash,
-        previous_content_hash=version.previous_content_hash,
-        managing_agency=version.managing_agency_code,
-        employing_unit=version.employing_unit_code,
-        created_at=version.created_at,
-        created_by=version.created_by,
-        source=version.source,
-        note=version.note,
-    )
+    return VersionMeta(**_meta_fields(version))
 
 
 def _person(session: Session, personal_id: str, principal: Principal) -> Person:
