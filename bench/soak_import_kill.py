@@ -83,7 +83,7 @@ def main() -> None:
             proc = subprocess.Popen(
                 cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            delay = rng.uniform(0.5, clean_seconds / (args.kills / 2 + 1))
+            delay = rng.uniform(2.0, clean_seconds / 2)
             time.sleep(delay)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
