@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from hoso.auth.principal import operator
 from hoso.config import get_settings
 from hoso.db.engine import unit_of_work
-from hoso.errors import HosoError
+from hoso.errors import HosoError, InvalidInput, Issue
+from hoso.orgs.cli import OutputFormat, render_table
 from hoso.people import bulk, service
 from hoso.people import xlsx as xlsx_format
 
@@ -129,17 +131,99 @@ def template(
 def show(
     personal_id: str = typer.Argument(..., help="Số định danh cá nhân (12 chữ số)"),
     version: int | None = typer.Option(None, "--version", help="Phiên bản / version"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Hồ sơ tại ngày YYYY-MM-DD / the dossier as of a date"
+    ),
 ) -> None:
     """Xem một hồ sơ (JSON) / print one dossier as JSON."""
     try:
+        day = _day(as_of) if as_of else None
         with unit_of_work() as session:
             principal = operator()
-            dossier = (
-                service.get_version(session, personal_id, version, principal=principal)
-                if version
-                else service.get_by_personal_id(session, personal_id, principal=principal)
-            )
+            if version:
+                dossier = service.get_version(session, personal_id, version, principal=principal)
+            elif day is not None:
+                dossier = service.get_as_of(session, personal_id, day, principal=principal)
+            else:
+                dossier = service.get_by_personal_id(session, personal_id, principal=principal)
     except HosoError as exc:
         _fail(exc)
         return
     typer.echo(orjson.dumps(dossier.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
+
+
+@app.command("versions")
+def versions(
+    personal_id: str = typer.Argument(..., help="Số định danh cá nhân (12 chữ số)"),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table hoặc json"),
+) -> None:
+    """Lịch sử phiên bản của một hồ sơ / the version history of a dossier, newest first."""
+    try:
+        with unit_of_work() as session:
+            metas = service.list_versions(session, personal_id, principal=operator())
+    except HosoError as exc:
+        _fail(exc)
+        return
+    if fmt is OutputFormat.json:
+        typer.echo(orjson.dumps([m.model_dump(mode="json") for m in metas]).decode())
+        return
+    rows = [
+        [
+            str(m.version),
+            m.status,
+            m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            m.created_by,
+            m.source,
+            m.content_hash,
+        ]
+        for m in metas
+    ]
+    typer.echo(
+        render_table(
+            ["phiên bản", "trạng thái", "thời điểm (UTC)", "người tạo", "nguồn", "mã băm"], rows
+        )
+    )
+
+
+@app.command("diff")
+def diff(
+    personal_id: str = typer.Argument(..., help="Số định danh cá nhân (12 chữ số)"),
+    from_version: int = typer.Argument(..., help="Từ phiên bản / from version"),
+    to_version: int = typer.Argument(..., help="Đến phiên bản / to version"),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table hoặc json"),
+) -> None:
+    """So sánh hai phiên bản / the differences between two versions of a dossier."""
+    try:
+        with unit_of_work() as session:
+            result = service.diff(
+                session, personal_id, from_version, to_version, principal=operator()
+            )
+    except HosoError as exc:
+        _fail(exc)
+        return
+    if fmt is OutputFormat.json:
+        typer.echo(orjson.dumps(result.model_dump(mode="json")).decode())
+        return
+
+    def cell(value: object) -> str:
+        return "" if value is None else orjson.dumps(value).decode()
+
+    rows = [[c.path, c.op, cell(c.old), cell(c.new)] for c in result.changes]
+    typer.echo(render_table(["trường", "thay đổi", "cũ", "mới"], rows))
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            issues=[
+                Issue(
+                    field="--as-of",
+                    code="invalid_date",
+                    message_vi=f"Ngày không hợp lệ: {text!r} (cần YYYY-MM-DD)",
+                    message_en=f"Invalid date: {text!r} (expected YYYY-MM-DD)",
+                    value=text,
+                )
+            ]
+        ) from None
