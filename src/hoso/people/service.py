@@ -404,26 +404,11 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         assert raw is not None
-        cols = (
-            "person_id",
-            "version",
-            "status",
-            "managing_agency_code",
-            "employing_unit_code",
-            "data",
-            "content_hash",
-            "previous_content_hash",
-            "created_at",
-            "created_by",
-            "source",
-            "note",
-            "approval",
-        )
         # The COPY text is built here: the documents are canonical JSON bytes already, and
         # JSON text holds no raw tab or newline, so only backslashes need doubling.
         with (
             raw.cursor() as cur,
-            cur.copy(f"COPY person_version ({', '.join(cols)}) FROM STDIN") as copy,
+            cur.copy(f"COPY person_version ({', '.join(_VERSION_COLUMNS)}) FROM STDIN") as copy,
         ):
             chunk: list[bytes] = []
             size = 0

@@ -392,27 +392,27 @@ def _fast_int(value: Any) -> Any:
     return None if value is None else BAD
 
 
-def _fast_decimal(value: Any) -> Any:
-    if value.__class__ is str:
-        v = value.strip()
-        if not v:
-            return None
-        return v if _DECIMAL_RE.match(v) else BAD
-    return None if value is None else BAD
+def _fast_pattern(pattern: re.Pattern[str]) -> FastCheck:
+    """A fast check for a trimmed string that must match ``pattern``."""
+
+    def check(value: Any) -> Any:
+        if value.__class__ is str:
+            v = value.strip()
+            if not v:
+                return None
+            return v if pattern.match(v) else BAD
+        return None if value is None else BAD
+
+    return check
+
+
+_fast_decimal = _fast_pattern(_DECIMAL_RE)
+_fast_personal_id = _fast_pattern(PERSONAL_ID_RE)
 
 
 def _fast_bool(value: Any) -> Any:
     if value is True or value is False:
         return value
-    return None if value is None else BAD
-
-
-def _fast_personal_id(value: Any) -> Any:
-    if value.__class__ is str:
-        v = value.strip()
-        if not v:
-            return None
-        return v if PERSONAL_ID_RE.match(v) else BAD
     return None if value is None else BAD
 
 
