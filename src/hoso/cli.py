@@ -12,6 +12,7 @@ import typer
 from hoso.auth.cli import app as users_app
 from hoso.db.cli import app as db_app
 from hoso.demo import app as demo_app
+from hoso.exchange.cli import app as exchange_app
 from hoso.generate.cli import app as generate_app
 from hoso.orgs.cli import app as orgs_app
 from hoso.people.cli import app as people_app
@@ -28,6 +29,7 @@ app.add_typer(people_app, name="people")
 app.add_typer(users_app, name="users")
 app.add_typer(generate_app, name="generate")
 app.add_typer(demo_app, name="demo")
+app.add_typer(exchange_app, name="exchange")
 
 
 @app.command()
@@ -35,9 +37,28 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe / bind address"),
     port: int = typer.Option(8000, help="Cổng / port"),
     workers: int = typer.Option(1, help="Số tiến trình / worker processes"),
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        help="agency | national | all: hệ thống của cơ quan, CSDLQG, hoặc cả hai / node role",
+    ),
+    sender_enabled: bool | None = typer.Option(
+        None,
+        "--sender/--no-sender",
+        help="Chạy tiến trình gửi hộp thư đi / run the outbox sender in this process",
+    ),
 ) -> None:
     """Chạy máy chủ web / serve the web app and the API."""
+    import os
+
     import uvicorn
+
+    if role is not None:
+        if role not in ("agency", "national", "all"):
+            raise typer.BadParameter("--role: agency | national | all")
+        os.environ["HOSO_NODE_ROLE"] = role
+    if sender_enabled is not None:
+        os.environ["HOSO_SENDER_ENABLED"] = "true" if sender_enabled else "false"
 
     uvicorn.run(
         "hoso.main:create_app",

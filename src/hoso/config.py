@@ -44,6 +44,49 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     """Log every SQL statement (debugging only)."""
 
+    # ------------------------------------------------------------------ exchange (issue 3)
+    node_id: str = "000.00.00.H41:hrm"
+    """This node's exchange identifier ``<agency_code>:<system>`` (exchange README §1)."""
+
+    node_role: Literal["agency", "national", "all"] = "all"
+    """What this process serves: an agency system, the national database, or both."""
+
+    node_signer: str | None = None
+    """The node's signing key: ``file.p12``, ``key.pem,chain.pem`` or a ``pkcs11:`` URI."""
+
+    node_signer_password_file: Path | None = None
+    """File holding the PKCS#12 password or the token PIN (kept out of the environment)."""
+
+    trust_anchors: str = ""
+    """Comma-separated PEM files of the CA certificates this node trusts."""
+
+    revoked_file: Path | None = None
+    """Revoked certificates, one SHA-256 thumbprint (hex) or ``serial:issuer`` per line."""
+
+    national_node: str = "000.00.00.G09:csdlqg"
+    """The national database's node identifier (the receiver of an agency's records)."""
+
+    national_url: str | None = None
+    """Base URL of the national node's exchange endpoint (agency role)."""
+
+    peers: dict[str, str] = Field(default_factory=dict)
+    """Node id → base URL of the other nodes this node sends to (national role), as JSON."""
+
+    sender_enabled: bool = False
+    """Run the outbox sender in the web process (``hoso serve --sender``)."""
+
+    sender_idle_seconds: float = 1.0
+    """How long the sender waits when there is nothing to send."""
+
+    approval_allow_self: bool = False
+    """Allow an approver to approve a version they authored (off: four-eyes principle)."""
+
+    exchange_replay_window_http: int = 600
+    """Seconds a message sent over HTTP stays acceptable (§5 rule 2)."""
+
+    exchange_replay_window_file: int = 7 * 24 * 3600
+    """Seconds a message in a batch file stays acceptable (§5 rule 2)."""
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "prod" and self.secret_key == PLACEHOLDER_SECRET:

@@ -16,6 +16,10 @@ committed before the response is sent; the exception-to-HTTP table is
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -38,9 +42,44 @@ DESCRIPTION = (
 )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the outbox sender thread when the settings ask for it; stop it on shutdown."""
+    settings: Settings = app.state.settings
+    stop = threading.Event()
+    thread = None
+    if settings.sender_enabled and settings.node_role in ("agency", "national", "all"):
+        from hoso.db.engine import unit_of_work
+        from hoso.exchange import sender
+        from hoso.exchange.node import get_node
+
+        node = get_node()
+        app.state.node = node
+        thread = threading.Thread(
+            target=sender.run,
+            kwargs={
+                "sessions": unit_of_work,
+                "node": node,
+                "transport": sender.HttpTransport(),
+                "stop": stop,
+                "idle": settings.sender_idle_seconds,
+            },
+            name="hoso-sender",
+            daemon=True,
+        )
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=30)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI application for ``settings`` (the process settings by default)."""
     from hoso.auth.api import router as auth_router
+    from hoso.exchange.api import router as exchange_router
     from hoso.orgs.api import router as orgs_router
     from hoso.people.api import router as people_api_router
     from hoso.people.views import router as people_pages
@@ -49,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title=TITLE,
         description=DESCRIPTION,
         version="0.1.0",
@@ -62,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(orgs_router)
     app.include_router(people_api_router)
+    app.include_router(exchange_router)
     app.include_router(health_router)
     app.include_router(site_pages)
     app.include_router(people_pages)

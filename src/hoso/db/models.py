@@ -3,6 +3,15 @@
 from hoso.audit.models import AuditEvent, AuditHead
 from hoso.auth.models import User
 from hoso.db.base import Base
+from hoso.exchange.models import (
+    Correction,
+    ExchangeStream,
+    InboxMessage,
+    NationalPerson,
+    NationalRecord,
+    OutboxItem,
+    OutboxMessage,
+)
 from hoso.orgs.models import OrgUnit
 from hoso.people.models import ImportIssue, ImportRun, Person, PersonPost, PersonVersion
 
@@ -10,9 +19,16 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Correction",
+    "ExchangeStream",
     "ImportIssue",
     "ImportRun",
+    "InboxMessage",
+    "NationalPerson",
+    "NationalRecord",
     "OrgUnit",
+    "OutboxItem",
+    "OutboxMessage",
     "Person",
     "PersonPost",
     "PersonVersion",

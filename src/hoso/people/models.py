@@ -28,6 +28,30 @@ from hoso.db.base import Base, JSONDoc, UTCDateTime, utcnow
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
+class VersionStatus:
+    """Where a version is in the approval workflow (issue 3).
+
+    ``DRAFT → SUBMITTED → VERIFIED → APPROVED → QUEUED → SYNCED``. A version that never
+    reached ``APPROVED`` becomes ``SUPERSEDED`` when a newer version is made; a queued
+    version the national database refused becomes ``REJECTED`` (the ack says why).
+    """
+
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    VERIFIED = "VERIFIED"
+    APPROVED = "APPROVED"
+    QUEUED = "QUEUED"
+    SYNCED = "SYNCED"
+    SUPERSEDED = "SUPERSEDED"
+    REJECTED = "REJECTED"
+
+    ALL = (DRAFT, SUBMITTED, VERIFIED, APPROVED, QUEUED, SYNCED, SUPERSEDED, REJECTED)
+    OPEN = (DRAFT, SUBMITTED, VERIFIED)
+    """Not yet approved: superseded by a newer version."""
+    APPROVED_STATES = (APPROVED, QUEUED, SYNCED, REJECTED)
+    """Carry an approval signature."""
+
+
 class Person(Base):
     """One person's dossier at its managing agency; the current version's key fields."""
 
@@ -74,7 +98,15 @@ class PersonVersion(Base):
     source: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     approval: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
-    """The approval carried by an imported export line (verified by the exchange layer)."""
+    """``{approved_by: {personal_id, name, title}, approved_at, signature}`` (exchange §4)."""
+    approved_version: Mapped[int | None] = mapped_column(Integer)
+    """The exchange version number: 1, 2, ... over this person's approved versions (§1)."""
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """When ``status`` last changed (the audit trail has every step)."""
+    status_changed_by: Mapped[str | None] = mapped_column(String(100))
+    """Who made the last status change."""
+    sync_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDoc)
+    """The national database's errors when it refused this version (status ``REJECTED``)."""
 
 
 class PersonPost(Base):

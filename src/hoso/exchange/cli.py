@@ -1,0 +1,201 @@
+"""``hoso exchange``: verify envelopes, push the outbox, move batches on files, read status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hoso.db.engine import unit_of_work
+from hoso.errors import HosoError
+from hoso.exchange import receiver, sender
+from hoso.exchange.certificates import parse_time
+from hoso.exchange.models import ExchangeStream, OutboxMessage
+from hoso.exchange.node import get_node
+from hoso.exchange.trust import TrustStore
+from hoso.exchange.verify import Verifier, read_messages
+
+app = typer.Typer(help="Trao đổi dữ liệu có ký số / the signed exchange", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: HosoError) -> None:
+    err.print(f"[red]Lỗi / Error:[/red] {exc.message_vi} / {exc.message_en}")
+    for issue in exc.issues[:20]:
+        err.print(f"  - {issue.field}: {issue.message_vi} / {issue.message_en}")
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def verify(
+    files: list[Path] = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Phong bì .json hoặc lô .jsonl"
+    ),
+    trust: list[Path] = typer.Option(
+        ..., "--trust", exists=True, help="Chứng thư CA tin cậy (PEM) / trust anchor"
+    ),
+    at: str | None = typer.Option(
+        None, "--at", help="Kiểm tra tại thời điểm (RFC 3339) / check at this time"
+    ),
+    window_days: float = typer.Option(
+        7.0, "--window-days", help="Khoảng thời gian cho phép / replay window"
+    ),
+    revoked: Path | None = typer.Option(
+        None, "--revoked", help="Danh sách chứng thư bị thu hồi / revoked list"
+    ),
+) -> None:
+    """Kiểm tra chữ ký và nội dung, không lưu / verify envelopes without storing them.
+
+    Prints ``ok`` or the §7 error code per message; exits 1 when any fails.
+    """
+    when = None
+    if at is not None:
+        when = parse_time(at)
+        if when is None:
+            err.print(f"[red]--at '{at}' không theo RFC 3339 UTC / is not RFC 3339 UTC (…Z)[/red]")
+            raise typer.Exit(code=2)
+    verifier = Verifier(
+        trust=TrustStore.from_files(trust, revoked),
+        at=when,
+        window=dt.timedelta(days=window_days),
+    )
+    failed = 0
+    for path in files:
+        for label, message in read_messages(path):
+            outcome = verifier.check(message, label)
+            if outcome.ok:
+                typer.echo(f"{label}\tok")
+            else:
+                failed += 1
+                first = outcome.errors[0]
+                typer.echo(f"{label}\t{first.code}\t{first.field}\t{first.message_vi} / {first.message_en}")
+                for more in outcome.errors[1:]:
+                    typer.echo(f"{label}\t{more.code}\t{more.field}")
+            for note in outcome.notes:
+                err.print(f"{label}: {note}")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def send(
+    until_idle: bool = typer.Option(
+        True, "--until-idle/--forever", help="Dừng khi hết việc / stop when idle"
+    ),
+) -> None:
+    """Gửi các thông điệp đang chờ qua HTTP / push the outbox over HTTP."""
+    try:
+        node = get_node()
+    except HosoError as exc:
+        _fail(exc)
+        return
+    stop = threading.Event()
+    stats = sender.run(
+        unit_of_work, node=node, transport=sender.HttpTransport(), stop=stop, until_idle=until_idle
+    )
+    out.print(
+        f"Đã gửi / sent {stats.sent}, đã xác nhận / acked {stats.acked}, "
+        f"đồng bộ / synced {stats.records_synced}, bị từ chối / rejected {stats.records_rejected}, "
+        f"thử lại / retries {stats.retries}"
+    )
+    if stats.last_error:
+        err.print(f"Lỗi gần nhất / last error: {stats.last_error}")
+
+
+@app.command("export-batch")
+def export_batch(
+    to: str = typer.Option(..., "--to", help="Hệ thống nhận / receiving node id"),
+    out_file: Path = typer.Option(..., "--out", help="Tệp lô .jsonl / batch file"),
+) -> None:
+    """Ghi các thông điệp chưa được xác nhận ra tệp lô / write unacked messages to a batch file."""
+    try:
+        node = get_node()
+        count = 0
+        tmp = out_file.with_suffix(out_file.suffix + ".part")
+        with unit_of_work() as session, tmp.open("wb") as fh:
+            for envelope in sender.iter_pending_envelopes(session, node=node, receiver=to):
+                fh.write(orjson.dumps(envelope) + b"\n")
+                count += 1
+        tmp.replace(out_file)
+    except HosoError as exc:
+        _fail(exc)
+        return
+    out.print(f"Đã ghi {count} thông điệp vào {out_file} / wrote {count} messages to {out_file}")
+
+
+@app.command("import-batch")
+def import_batch(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Tệp lô .jsonl hoặc tệp ack"
+    ),
+    acks_out: Path | None = typer.Option(
+        None, "--acks", help="Tệp ack (mặc định: bên cạnh tệp lô)"
+    ),
+) -> None:
+    """Nhận một tệp lô (ghi ack bên cạnh), hoặc áp dụng một tệp ack / receive a batch or apply acks."""
+    try:
+        node = get_node()
+    except HosoError as exc:
+        _fail(exc)
+        return
+    target = acks_out or file.with_name(file.name.removesuffix(".jsonl") + ".ack.jsonl")
+    received = acked = 0
+    acks: list[bytes] = []
+    for label, message in read_messages(file):
+        if isinstance(message, dict) and message.get("type") == "ack":
+            with unit_of_work() as session:
+                body = message.get("body") or {}
+                msg = (
+                    session.get(OutboxMessage, body.get("ack_of"))
+                    if isinstance(body, dict)
+                    else None
+                )
+                if msg is None:
+                    err.print(f"{label}: ack của thông điệp lạ / ack of an unknown message")
+                    continue
+                if msg.status != "pending":
+                    continue
+                try:
+                    sender.verify_ack(message, msg, node=node)
+                except HosoError as exc:
+                    err.print(f"{label}: {exc.code}: {exc.message_vi} / {exc.message_en}")
+                    continue
+                sender.apply_ack(session, msg, message, node=node)
+                acked += 1
+            continue
+        raw = message if isinstance(message, dict) else str(message).encode()
+        with unit_of_work() as session:
+            receipt = receiver.receive(session, raw, node=node, transport="file")
+        acks.append(orjson.dumps(receipt.ack))
+        received += 1
+        status = receipt.status
+        error = receipt.ack["body"].get("error")
+        typer.echo(f"{label}\t{status}" + (f"\t{error['code']}" if error else ""))
+    if acks:
+        target.write_bytes(b"\n".join(acks) + b"\n")
+        out.print(
+            f"Đã nhận {received} thông điệp, ack ghi vào {target} / received {received}, acks in {target}"
+        )
+    if acked:
+        out.print(f"Đã áp dụng {acked} ack / applied {acked} acks")
+
+
+@app.command()
+def status() -> None:
+    """Các luồng và hộp thư đi / streams and the outbox."""
+    with unit_of_work() as session:
+        table = Table("gửi / sender", "nhận / receiver", "số tiếp theo / next")
+        for s in session.query(ExchangeStream).order_by(
+            ExchangeStream.sender, ExchangeStream.receiver
+        ):
+            table.add_row(s.sender, s.receiver, str(s.next_sequence))
+        out.print(table)
+        pending = session.query(OutboxMessage).filter(OutboxMessage.status == "pending").count()
+        acked = session.query(OutboxMessage).filter(OutboxMessage.status == "acked").count()
+        out.print(f"Thông điệp chờ / pending messages: {pending}; đã xác nhận / acked: {acked}")
