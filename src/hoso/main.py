@@ -48,6 +48,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     stop = threading.Event()
     thread = None
+    transport = None
     if settings.sender_enabled and settings.node_role in ("agency", "national", "all"):
         from hoso.db.engine import unit_of_work
         from hoso.exchange import sender
@@ -55,12 +56,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         node = get_node()
         app.state.node = node
+        transport = sender.HttpTransport()
         thread = threading.Thread(
             target=sender.run,
             kwargs={
                 "sessions": unit_of_work,
                 "node": node,
-                "transport": sender.HttpTransport(),
+                "transport": transport,
                 "stop": stop,
                 "idle": settings.sender_idle_seconds,
             },
@@ -74,6 +76,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         if thread is not None:
             thread.join(timeout=30)
+        if transport is not None:
+            transport.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

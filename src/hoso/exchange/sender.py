@@ -402,6 +402,16 @@ class HttpTransport(Transport):
     timeout: float = 30.0
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
 
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
+
+    def __enter__(self) -> HttpTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def post(self, url: str, envelope: dict[str, Any]) -> dict[str, Any]:
         """See :class:`Transport`."""
         try:
