@@ -74,7 +74,9 @@ def verify(
             else:
                 failed += 1
                 first = outcome.errors[0]
-                typer.echo(f"{label}\t{first.code}\t{first.field}\t{first.message_vi} / {first.message_en}")
+                typer.echo(
+                    f"{label}\t{first.code}\t{first.field}\t{first.message_vi} / {first.message_en}"
+                )
                 for more in outcome.errors[1:]:
                     typer.echo(f"{label}\t{more.code}\t{more.field}")
             for note in outcome.notes:

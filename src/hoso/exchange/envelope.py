@@ -198,6 +198,8 @@ class VerifiedEnvelope:
 
     envelope: dict[str, Any]
     canonical_sha256: str
+    body_sha256: str
+    """SHA-256 of the body's JCS bytes (a resend has the same id and body, maybe a new time)."""
     created_at: dt.datetime
     signer: jws.Verified
 
@@ -281,9 +283,13 @@ def verify(
             detail_en=f"older than {int(window.total_seconds())} seconds",
             value=envelope["created_at"],
         )
+    # Keys sort as body, created_at, id, …: the JCS text is {"body":<body JCS>,"created_at":….
+    end = payload.rfind(b',"created_at":')
+    assert payload.startswith(b'{"body":') and end > 0
     return VerifiedEnvelope(
         envelope=envelope,
         canonical_sha256=hashlib.sha256(payload).hexdigest(),
+        body_sha256=hashlib.sha256(payload[8:end]).hexdigest(),
         created_at=created_at,
         signer=verified,
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,21 +89,32 @@ class Verified:
         return self.chain[0]
 
 
-_cert_cache: dict[tuple[str, ...], tuple[x509.Certificate, ...]] = {}
-_cert_lock = threading.Lock()
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A protected header decoded once: its fields, its certificates and their thumbprints."""
+
+    header: dict[str, Any]
+    chain: tuple[x509.Certificate, ...]
+    thumbprints: tuple[str, ...]
 
 
-def _chain_of(x5c: Sequence[str]) -> tuple[x509.Certificate, ...]:
-    key = tuple(x5c)
-    cached = _cert_cache.get(key)
+_parsed_cache: dict[str, _Parsed] = {}
+_parsed_lock = threading.Lock()
+
+
+def _parsed(enc_header: str, header: dict[str, Any]) -> _Parsed:
+    """The certificates of a header (cached by the encoded header: one official signs many)."""
+    cached = _parsed_cache.get(enc_header)
     if cached is not None:
         return cached
-    chain = tuple(x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in x5c)
-    with _cert_lock:
-        if len(_cert_cache) > 10_000:
-            _cert_cache.clear()
-        _cert_cache[key] = chain
-    return chain
+    ders = [base64.b64decode(c, validate=True) for c in header["x5c"]]
+    chain = tuple(x509.load_der_x509_certificate(d) for d in ders)
+    parsed = _Parsed(header, chain, tuple(hashlib.sha256(d).hexdigest() for d in ders))
+    with _parsed_lock:
+        if len(_parsed_cache) > 10_000:
+            _parsed_cache.clear()
+        _parsed_cache[enc_header] = parsed
+    return parsed
 
 
 def _bad(field: str, vi: str, en: str, code: str = "signature_invalid") -> ExchangeError:
@@ -117,6 +128,12 @@ def parse_header(token: Any, *, field: str = "signature") -> tuple[str, dict[str
     enc_header, payload_part, enc_sig = token.split(".")
     if payload_part:
         raise _bad(field, "phần nội dung phải tách rời (detached)", "the payload must be detached")
+    cached = _parsed_cache.get(enc_header)
+    if cached is not None:
+        try:
+            return enc_header, cached.header, b64url_decode(enc_sig)
+        except (ValueError, binascii.Error) as exc:
+            raise _bad(field, "chữ ký không giải mã được", "undecodable signature") from exc
     try:
         header = orjson.loads(b64url_decode(enc_header))
         signature = b64url_decode(enc_sig)
@@ -154,12 +171,13 @@ def verify_detached(
     """Verify ``token`` over ``payload``: signature with the x5c leaf, then the chain at ``at``."""
     enc_header, header, signature = parse_header(token, field=field)
     try:
-        chain = _chain_of(header["x5c"])
+        parsed = _parsed(enc_header, header)
     except (ValueError, binascii.Error) as exc:
         raise _bad(
             field, "chứng thư trong x5c không đọc được", "unreadable x5c certificate"
         ) from exc
-    if header.get("kid") != thumbprint(chain[0]):
+    chain = parsed.chain
+    if header.get("kid") != parsed.thumbprints[0]:
         raise _bad(
             field,
             "'kid' không phải dấu vân tay của chứng thư ký",
@@ -184,5 +202,5 @@ def verify_detached(
         raise _bad(
             field, "chữ ký không khớp với nội dung", "the signature does not match the content"
         ) from exc
-    trust.validate(chain, at)
+    trust.validate(chain, at, key=parsed.thumbprints)
     return Verified(alg=alg, chain=chain)

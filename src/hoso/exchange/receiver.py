@@ -20,7 +20,6 @@ messages and are never resent on their own (docs/exchange.md).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +152,7 @@ def receive(
     except ExchangeError as exc:
         return _refusal(node, message=message, error=exc)
 
-    body_sha256 = hashlib.sha256(env_mod.canonical(verified.body)).hexdigest()
+    body_sha256 = verified.body_sha256
     stream = _lock_stream(session, verified.sender, verified.receiver)
     seen = session.get(InboxMessage, verified.id)
     if seen is not None:

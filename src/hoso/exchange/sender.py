@@ -588,9 +588,9 @@ def _ready_soon(sessions: SessionFactory, node: Node, horizon: float = 3600.0) -
     """True when some pending message will be tried within ``horizon`` seconds."""
     with sessions() as session:
         earliest = session.execute(
-            select(func.min(func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.created_at))).where(
-                OutboxMessage.sender == node.node_id, OutboxMessage.status == "pending"
-            )
+            select(
+                func.min(func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.created_at))
+            ).where(OutboxMessage.sender == node.node_id, OutboxMessage.status == "pending")
         ).scalar()
     if earliest is None:
         return True

@@ -157,8 +157,17 @@ class TrustStore:
             not_after=min(c.not_valid_after_utc for c in path),
         )
 
-    def validate(self, chain: Sequence[x509.Certificate], at: dt.datetime) -> None:
-        """Raise ``certificate_untrusted`` or ``certificate_expired`` unless ``chain`` is valid at ``at``."""
+    def validate(
+        self,
+        chain: Sequence[x509.Certificate],
+        at: dt.datetime,
+        *,
+        key: tuple[str, ...] | None = None,
+    ) -> None:
+        """Raise ``certificate_untrusted`` or ``certificate_expired`` unless ``chain`` is valid at ``at``.
+
+        ``key``: the chain's DER SHA-256s when the caller has them (saves re-encoding).
+        """
         if not chain:
             raise ExchangeError.of(
                 "certificate_untrusted",
@@ -166,7 +175,8 @@ class TrustStore:
                 detail_en="empty chain",
                 detail_vi="chuỗi rỗng",
             )
-        key = tuple(_der_sha(c) for c in chain)
+        if key is None:
+            key = tuple(_der_sha(c) for c in chain)
         with self._lock:
             result = self._cache.get(key)
         if result is None:
