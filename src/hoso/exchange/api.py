@@ -14,17 +14,19 @@ the agencies above it may read; every read, allowed or not, is audited.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from hoso.auth.deps import PrincipalDep, SessionDep
 from hoso.db.engine import unit_of_work
 from hoso.errors import NotAuthenticated
+from hoso.exchange import corrections, jws, national, receiver
 from hoso.exchange import envelope as env_mod
-from hoso.exchange import jws, national, receiver
 from hoso.exchange.certificates import agency_codes, parse_time
 from hoso.exchange.errors import ExchangeError
 from hoso.exchange.models import ExchangeStream, NationalPerson
@@ -137,3 +139,71 @@ def read_record(
             # The refused read's audit event must be kept: commit it, then answer.
             session.commit()
             raise
+
+
+corrections_router = APIRouter(prefix="/api/v1/corrections", tags=["corrections"])
+
+
+class ResolutionIn(BaseModel):
+    """An officer's decision on a proposed correction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accepted", "rejected"]
+    reason: str | None = None
+
+
+class CorrectionProposal(BaseModel):
+    """A correction the national side proposes (sync back)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    personal_id: str
+    field: str
+    proposed_value: Any
+    reason_code: str = "population_mismatch"
+    source: str = "population_registry"
+    evidence: dict[str, Any] | None = None
+
+
+@corrections_router.get("", summary="Đề xuất đính chính / corrections")
+def list_corrections(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: str | None = None,
+    side: str | None = None,
+) -> list[dict[str, Any]]:
+    """Corrections in the caller's scope, with their status (both sides see it)."""
+    return corrections.list_(session, principal=principal, status=status, side=side)
+
+
+@corrections_router.post("", summary="Đề xuất đính chính (CSDLQG) / propose corrections")
+def propose_corrections(
+    items: list[CorrectionProposal], session: SessionDep, principal: PrincipalDep
+) -> list[dict[str, Any]]:
+    """National side: propose corrections; they are queued for the managing agencies' nodes."""
+    return corrections.propose(
+        session,
+        [corrections.CorrectionIn(**i.model_dump()) for i in items],
+        principal=principal,
+    )
+
+
+@corrections_router.post("/{correction_id}/resolve", summary="Chấp nhận / từ chối / resolve")
+def resolve_correction(
+    correction_id: str,
+    body: ResolutionIn,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Agency side: accept (new draft version) or reject with a reason."""
+    settings = request.app.state.settings
+    return corrections.resolve(
+        session,
+        correction_id,
+        decision=body.decision,
+        reason=body.reason,
+        principal=principal,
+        national_node=settings.national_node,
+    )

@@ -201,3 +201,160 @@ def status() -> None:
         pending = session.query(OutboxMessage).filter(OutboxMessage.status == "pending").count()
         acked = session.query(OutboxMessage).filter(OutboxMessage.status == "acked").count()
         out.print(f"Thông điệp chờ / pending messages: {pending}; đã xác nhận / acked: {acked}")
+
+
+@app.command()
+def propose(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="JSONL: personal_id, field, proposed_value, …"
+    ),
+) -> None:
+    """CSDLQG đề xuất đính chính cho cơ quan quản lý / propose corrections (national side)."""
+    from hoso.auth.principal import operator
+    from hoso.exchange import corrections
+
+    items = []
+    for label, line in read_messages(file):
+        if not isinstance(line, dict):
+            err.print(f"[red]{label}: không phải đối tượng JSON / not a JSON object[/red]")
+            raise typer.Exit(code=1)
+        try:
+            items.append(
+                corrections.CorrectionIn(
+                    personal_id=str(line["personal_id"]),
+                    field=str(line["field"]),
+                    proposed_value=line["proposed_value"],
+                    reason_code=str(line.get("reason_code", "population_mismatch")),
+                    source=str(line.get("source", "population_registry")),
+                    evidence=line.get("evidence"),
+                )
+            )
+        except KeyError as exc:
+            err.print(f"[red]{label}: thiếu trường / missing field {exc}[/red]")
+            raise typer.Exit(code=1) from exc
+    try:
+        with unit_of_work() as session:
+            made = corrections.propose(session, items, principal=operator())
+    except HosoError as exc:
+        _fail(exc)
+        return
+    out.print(f"Đã đề xuất {len(made)} đính chính / proposed {len(made)} corrections")
+
+
+@app.command("corrections")
+def list_corrections(
+    status_: str | None = typer.Option(None, "--status", help="proposed | accepted | rejected"),
+    side: str | None = typer.Option(None, "--side", help="national | agency"),
+) -> None:
+    """Danh sách đề xuất đính chính và trạng thái / corrections and their status."""
+    from hoso.auth.principal import operator
+    from hoso.exchange import corrections
+
+    with unit_of_work() as session:
+        rows = corrections.list_(session, principal=operator(), status=status_, side=side)
+    table = Table(
+        "id",
+        "số định danh / personal ID",
+        "trường / field",
+        "hiện tại / current",
+        "đề xuất / proposed",
+        "trạng thái / status",
+    )
+    for r in rows:
+        table.add_row(
+            r["correction_id"],
+            r["personal_id"],
+            r["field"],
+            str(r["current_value"]),
+            str(r["proposed_value"]),
+            r["status"],
+        )
+    out.print(table)
+
+
+@app.command()
+def resolve(
+    correction_id: str = typer.Argument(...),
+    accept: bool = typer.Option(
+        ..., "--accept/--reject", help="Chấp nhận hay từ chối / accept or reject"
+    ),
+    reason: str | None = typer.Option(
+        None, "--reason", help="Lý do (bắt buộc khi từ chối) / reason"
+    ),
+) -> None:
+    """Cơ quan chấp nhận (tạo bản nháp mới) hoặc từ chối đề xuất / resolve a correction (agency side)."""
+    from hoso.auth.principal import operator
+    from hoso.config import get_settings
+    from hoso.exchange import corrections
+
+    try:
+        with unit_of_work() as session:
+            done = corrections.resolve(
+                session,
+                correction_id,
+                decision="accepted" if accept else "rejected",
+                reason=reason,
+                principal=operator(),
+                national_node=get_settings().national_node,
+            )
+    except HosoError as exc:
+        _fail(exc)
+        return
+    out.print(f"Đề xuất {done['correction_id']}: {done['status']}")
+
+
+@app.command("push-orgtree")
+def push_orgtree(
+    to: str = typer.Option(..., "--to", help="Hệ thống nhận / receiving node id"),
+    root: str | None = typer.Option(None, "--root", help="Chỉ cây con này / only this subtree"),
+) -> None:
+    """Xếp cây tổ chức vào hộp thư đi / queue the org tree (or a subtree) for a node."""
+    from hoso.auth.principal import operator
+    from hoso.exchange import outbox
+    from hoso.orgs import service as orgs_service
+
+    with unit_of_work() as session:
+        units = orgs_service.export(session, principal=operator(root))["units"]
+        count = 0
+        for start in range(0, len(units), 1000):
+            count += outbox.enqueue_many(
+                session,
+                receiver=to,
+                kind="orgunit",
+                items=[(None, None, u) for u in units[start : start + 1000]],
+            )
+    out.print(f"Đã xếp {count} đơn vị gửi {to} / queued {count} units for {to}")
+
+
+@app.command()
+def fetch(
+    personal_id: str = typer.Argument(..., help="Số định danh cá nhân / personal ID"),
+) -> None:
+    """Đọc hồ sơ đã phê duyệt từ CSDLQG (yêu cầu có ký số) / read an approved record from the national node."""
+    import httpx
+
+    from hoso.exchange.api import sign_request
+
+    try:
+        node = get_node()
+    except HosoError as exc:
+        _fail(exc)
+        return
+    url = node.url_of(node.national_node)
+    if url is None:
+        err.print("[red]Chưa cấu hình HOSO_NATIONAL_URL / HOSO_NATIONAL_URL is not set[/red]")
+        raise typer.Exit(code=2)
+    path = f"/exchange/v1/records/{personal_id}"
+    response = httpx.get(
+        url.rstrip("/") + path, headers=sign_request(node, "GET", path), timeout=30
+    )
+    if response.status_code != 200:
+        try:
+            problem = response.json()
+            err.print(
+                f"[red]{problem.get('title')} / {problem.get('title_en')}: {problem.get('detail')}[/red]"
+            )
+        except ValueError:
+            err.print(f"[red]HTTP {response.status_code}[/red]")
+        raise typer.Exit(code=1)
+    typer.echo(orjson.dumps(response.json(), option=orjson.OPT_INDENT_2).decode())

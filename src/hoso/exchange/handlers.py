@@ -331,8 +331,8 @@ def corrections_resolve(
         except ExchangeError as exc:
             results.append(_rejected(key, exc))
             continue
-        corr = session.get(Correction, res["correction_id"])
-        if corr is None or corr.side != "national":
+        corr = session.get(Correction, (res["correction_id"], "national"))
+        if corr is None:
             results.append(
                 _rejected(
                     key,
@@ -429,7 +429,7 @@ def corrections_propose(
                 )
             )
             continue
-        if session.get(Correction, corr["correction_id"]) is not None:
+        if session.get(Correction, (corr["correction_id"], "agency")) is not None:
             results.append({**key, "status": "duplicate", "errors": []})
             continue
         session.add(

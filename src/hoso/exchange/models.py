@@ -157,8 +157,9 @@ class Correction(Base):
     """A correction proposed by the national side (sync back), and its resolution."""
 
     __tablename__ = "correction"
+    __table_args__ = (PrimaryKeyConstraint("correction_id", "side"),)
 
-    correction_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    correction_id: Mapped[str] = mapped_column(String(36))
     personal_id: Mapped[str] = mapped_column(String(12), index=True)
     managing_agency_code: Mapped[str] = mapped_column(String(60), index=True)
     field: Mapped[str] = mapped_column(String(200))
@@ -171,7 +172,8 @@ class Correction(Base):
     """``proposed`` | ``accepted`` | ``rejected``."""
     reason: Mapped[str | None] = mapped_column(Text)
     side: Mapped[str] = mapped_column(String(10))
-    """``national`` (we proposed it) or ``agency`` (we received it)."""
+    """``national`` (we proposed it) or ``agency`` (we received it); a node of role ``all``
+    holds both rows of one correction."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))

@@ -4,7 +4,7 @@ On PostgreSQL the national store's documents use lz4 like person_version (0002).
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-01 21:27:36.998406
+Create Date: 2026-12-01 21:37:23.976952
 """
 
 from collections.abc import Sequence
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolved_by", sa.String(length=100), nullable=True),
-        sa.PrimaryKeyConstraint("correction_id", name=op.f("pk_correction")),
+        sa.PrimaryKeyConstraint("correction_id", "side", name=op.f("pk_correction")),
     )
     with op.batch_alter_table("correction", schema=None) as batch_op:
         batch_op.create_index(
