@@ -5,7 +5,7 @@ Everything an HTTP client can see when something goes wrong passes through here:
 =========================================  ======  =====================================
 raised                                     status  rendered as
 =========================================  ======  =====================================
-``HosoError`` and subclasses               its own problem+json (``/api/``), else HTML page
+``HosoError`` and subclasses               its own problem+json (``/api/``, ``/exchange/``), else HTML page
 (``NotFound`` 404, ``PermissionDenied``
 403, ``NotAuthenticated`` 401,
 ``Conflict`` 409, ``InvalidInput`` 422)
@@ -230,7 +230,7 @@ def _dumps(body: dict[str, Any]) -> bytes:
 def is_api_request(request: Request) -> bool:
     """True when the client expects JSON: the API, the OpenAPI document, the health check."""
     path = request.url.path
-    if path.startswith(("/api/", "/openapi.json", "/healthz")) or path == "/api":
+    if path.startswith(("/api/", "/exchange/", "/openapi.json", "/healthz")) or path == "/api":
         return True
     accept = request.headers.get("accept", "")
     return "json" in accept and "text/html" not in accept
