@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     peers: dict[str, str] = Field(default_factory=dict)
     """Node id → base URL of the other nodes this node sends to (national role), as JSON."""
 
+    exchange_message_size: int = Field(default=1000, ge=1, le=1000)
+    """Items per outgoing message (the format allows at most 1,000)."""
+
     sender_enabled: bool = False
     """Run the outbox sender in the web process (``hoso serve --sender``)."""
 

@@ -30,6 +30,8 @@ class Node:
     peers: dict[str, str] = field(default_factory=dict)
     http_window: dt.timedelta = dt.timedelta(minutes=10)
     file_window: dt.timedelta = dt.timedelta(days=7)
+    message_size: int = 1000
+    """Items per outgoing message (at most 1,000)."""
 
     @property
     def agency(self) -> str:
@@ -85,6 +87,7 @@ def node_from_settings(settings: Settings) -> Node:
         peers=dict(settings.peers),
         http_window=dt.timedelta(seconds=settings.exchange_replay_window_http),
         file_window=dt.timedelta(seconds=settings.exchange_replay_window_file),
+        message_size=settings.exchange_message_size,
     )
 
 

@@ -156,7 +156,7 @@ def build_messages(session: Session, *, node: Node, receiver: str, limit: int = 
                     OutboxItem.kind == first.kind,
                 )
                 .order_by(OutboxItem.id)
-                .limit(MAX_ITEMS)
+                .limit(min(MAX_ITEMS, node.message_size))
             ).scalars()
         )
         # Keep the outbox order: stop at the first item of another kind.

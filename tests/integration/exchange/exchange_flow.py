@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hoso.auth.principal import operator
 from hoso.exchange import envelope, jws, outbox
+from hoso.exchange.signing import Signer
 from hoso.orgs import service as orgs_service
 from hoso.orgs.schemas import OrgTreeIn
 from hoso.people import service as people_service
@@ -37,7 +38,7 @@ def units() -> list[dict[str, Any]]:
 def record_data(i: int, step: int = 5) -> dict[str, Any]:
     """The vector dossier with personal ID number ``i`` and a salary step."""
     data = copy.deepcopy(load("records_upsert.json")["body"]["records"][0]["data"])
-    pid = f"0400850{i:05d}"
+    pid = f"040085{i:06d}"
     data["personal_id"] = data["record_id"] = pid
     data["salary_step"] = step
     return data
@@ -63,50 +64,88 @@ def store_dossiers(session: Session, datas: list[dict[str, Any]]) -> None:
     people_service.store_batch(session, items, principal=operator(), source="test")
 
 
-def approve_current(session: Session, pids: list[str]) -> None:
-    """Approve the current version of each person and queue it for the national node."""
-    official = signer("official")
+def approve_current(
+    session: Session,
+    pids: list[str],
+    *,
+    official: Signer | None = None,
+    approved_by: dict[str, str] | None = None,
+) -> None:
+    """Approve the current version of each person and queue it for the national node.
+
+    Batched (one SELECT, one executemany UPDATE per 1,000 people), so soak runs can seed
+    100,000 approved versions.
+    """
+    official = official or signer("official")
+    approved_by = approved_by or OFFICIAL
     now = envelope.rfc3339(envelope.utc_now())
-    for pid in pids:
-        person = session.execute(select(Person).where(Person.personal_id == pid)).scalar_one()
-        top = session.execute(
-            select(func.max(PersonVersion.approved_version)).where(
-                PersonVersion.person_id == person.id
-            )
-        ).scalar()
-        approval = {
-            "approved_by": OFFICIAL,
-            "approved_at": now,
-            "signature": jws.sign_detached(official, person.current_content_hash.encode("ascii")),
-        }
-        session.execute(
-            update(PersonVersion)
-            .where(
-                PersonVersion.person_id == person.id,
-                PersonVersion.version == person.current_version,
-            )
-            .values(approval=approval, approved_version=(top or 0) + 1, status=VersionStatus.QUEUED)
+    for start in range(0, len(pids), 1000):
+        chunk = pids[start : start + 1000]
+        people = session.execute(
+            select(
+                Person.id, Person.personal_id, Person.current_version, Person.current_content_hash
+            ).where(Person.personal_id.in_(chunk))
+        ).all()
+        ids = [p.id for p in people]
+        tops = dict(
+            session.execute(
+                select(PersonVersion.person_id, func.max(PersonVersion.approved_version))
+                .where(PersonVersion.person_id.in_(ids))
+                .group_by(PersonVersion.person_id)
+            ).all()
         )
-        person.status = VersionStatus.QUEUED
-        outbox.enqueue(
+        session.execute(
+            update(PersonVersion),
+            [
+                {
+                    "person_id": p.id,
+                    "version": p.current_version,
+                    "approval": {
+                        "approved_by": approved_by,
+                        "approved_at": now,
+                        "signature": jws.sign_detached(
+                            official, p.current_content_hash.encode("ascii")
+                        ),
+                    },
+                    "approved_version": (tops.get(p.id) or 0) + 1,
+                    "status": VersionStatus.QUEUED,
+                }
+                for p in people
+            ],
+        )
+        session.execute(
+            update(Person), [{"id": p.id, "status": VersionStatus.QUEUED} for p in people]
+        )
+        order = {pid: i for i, pid in enumerate(chunk)}
+        outbox.enqueue_many(
             session,
             receiver=NATIONAL_NODE,
             kind="record",
-            personal_id=pid,
-            version=person.current_version,
+            items=[
+                (p.personal_id, p.current_version, None)
+                for p in sorted(people, key=lambda p: order[p.personal_id])
+            ],
         )
     session.flush()
 
 
-def seed_agency(session: Session, n: int) -> list[str]:
+def seed_agency(
+    session: Session,
+    n: int,
+    *,
+    official: Signer | None = None,
+    approved_by: dict[str, str] | None = None,
+) -> list[str]:
     """Org units (queued for the national node too) and ``n`` approved, queued dossiers."""
     tree = OrgTreeIn.model_validate({"units": units()})
     orgs_service.upsert_units(session, tree.units, principal=operator())
     outbox.enqueue_many(
         session, receiver=NATIONAL_NODE, kind="orgunit", items=[(None, None, u) for u in units()]
     )
-    datas = [record_data(i) for i in range(n)]
-    store_dossiers(session, datas)
-    pids = [d["personal_id"] for d in datas]
-    approve_current(session, pids)
+    pids: list[str] = []
+    for start in range(0, n, 1000):
+        datas = [record_data(i) for i in range(start, min(n, start + 1000))]
+        store_dossiers(session, datas)
+        pids.extend(d["personal_id"] for d in datas)
+    approve_current(session, pids, official=official, approved_by=approved_by)
     return pids
