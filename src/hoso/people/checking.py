@@ -50,6 +50,48 @@ def _hash_issue(checked: CheckedDossier, actual: str) -> Issue:
     )
 
 
+_TRUST: dict[tuple[str, str], Any] = {}
+
+
+def _approval_issue(checked: CheckedDossier, content_hash: str) -> Issue | None:
+    """Verify the approval an export line carries (exchange §8); None when it holds.
+
+    The trust anchors are the node's (``HOSO_TRUST_ANCHORS``); without them an approval
+    cannot be verified and the line is refused rather than stored as approved. The exchange
+    modules are imported only here, so checking workers stay lean for plain imports.
+    """
+    from hoso.config import get_settings
+    from hoso.exchange.certificates import check_approval
+    from hoso.exchange.errors import ExchangeError
+    from hoso.exchange.trust import TrustStore
+
+    settings = get_settings()
+    key = (settings.trust_anchors, str(settings.revoked_file))
+    if key not in _TRUST:
+        anchors = [Path(p.strip()) for p in settings.trust_anchors.split(",") if p.strip()]
+        _TRUST[key] = TrustStore.from_files(anchors, settings.revoked_file) if anchors else None
+    trust = _TRUST[key]
+    if trust is None:
+        return Issue(
+            field="approval",
+            code="approval_unverifiable",
+            message_vi="Không kiểm tra được chữ ký phê duyệt: chưa cấu hình chứng thư CA tin cậy (HOSO_TRUST_ANCHORS)",
+            message_en="The approval cannot be verified: no trust anchors are configured (HOSO_TRUST_ANCHORS)",
+            value=None,
+        )
+    try:
+        check_approval(checked.approval, content_hash, checked.managing_agency or "", trust=trust)
+    except ExchangeError as exc:
+        return Issue(
+            field=exc.field or "approval",
+            code="approval_invalid",
+            message_vi=exc.message_vi,
+            message_en=exc.message_en,
+            value=None,
+        )
+    return None
+
+
 def prepare(checked: CheckedDossier) -> str | None:
     """Compute the content hash of a checked dossier; record a mismatch with a claimed hash.
 
@@ -62,6 +104,11 @@ def prepare(checked: CheckedDossier) -> str | None:
     if checked.content_hash is not None and checked.content_hash != actual:
         checked.issues.append(_hash_issue(checked, actual))
         return None
+    if checked.approval is not None:
+        problem = _approval_issue(checked, actual)
+        if problem is not None:
+            checked.issues.append(problem)
+            return None
     checked.canonical = canonical
     checked.columns = person_columns(checked.data)
     return actual

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 from conftest_people import STRUCTURAL_KINDS, dossier_line, make_lines  # type: ignore[import-not-found]
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -190,7 +192,73 @@ def test_template_has_vietnamese_labels(tmp_path: Path) -> None:
     assert labels["personal_id"] == "Số CCCD"
 
 
-def test_backslashes_tabs_and_newlines_survive_the_copy(orgs: Session, tmp_path: Path) -> None:
+def _approve_line(line: dict[str, Any], name: str = "Trần Thị Bình") -> dict[str, Any]:
+    """Attach a real approval by the vectors' official (a personal certificate of H41)."""
+    from exchange_vectors import signer  # type: ignore[import-not-found]
+    from hoso.exchange import jws
+    from hoso.people.canonical import content_hash
+    from hoso.people.validation import get_validator
+
+    digest = content_hash(get_validator().check_line(line).data)
+    line["content_hash"] = digest
+    line["approval"] = {
+        "approved_by": {"personal_id": "040180001234", "name": name, "title": "Giám đốc Sở Nội vụ"},
+        "approved_at": "2026-11-20T02:00:00Z",
+        "signature": jws.sign_detached(signer("official"), digest.encode("ascii")),
+    }
+    return line
+
+
+@pytest.fixture
+def trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vectors' CA is this node's trust anchor."""
+    from exchange_vectors import PKI  # type: ignore[import-not-found]
+    from hoso.config import get_settings
+
+    monkeypatch.setenv("HOSO_TRUST_ANCHORS", str(PKI / "ca.crt.pem"))
+    get_settings.cache_clear()
+
+
+def test_approved_export_lines_are_verified(orgs: Session, tmp_path: Path, trusted: None) -> None:
+    good = _approve_line(dossier_line(pid="040085777771"))
+    forged = _approve_line(dossier_line(pid="040085777772"))
+    forged["data"]["salary_step"] = 9  # changed after approval, hash recomputed by the forger
+    from hoso.people.canonical import content_hash
+    from hoso.people.validation import get_validator
+
+    forged["content_hash"] = content_hash(get_validator().check_line(forged).data)
+    unsigned = dossier_line(pid="040085777773")
+    unsigned["approval"] = {
+        "approved_by": {"personal_id": "040180001234"},
+        "approved_at": "2026-11-20T02:00:00Z",
+        "signature": "x..y",
+    }
+    src = write_file(tmp_path / "a.jsonl", [orjson.dumps(x) for x in (good, forged, unsigned)])
+    report = bulk.import_file(src, principal=operator())
+    assert report.created == 1 and report.rejected == 2
+    codes = {i.personal_id: i.code for i in orgs.execute(select(ImportIssue)).scalars()}
+    assert codes == {"040085777772": "approval_invalid", "040085777773": "approval_invalid"}
+
+
+def test_an_approval_without_trust_anchors_is_refused(
+    orgs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hoso.config import get_settings
+
+    monkeypatch.setenv("HOSO_TRUST_ANCHORS", "")
+    get_settings.cache_clear()
+    src = write_file(
+        tmp_path / "b.jsonl", [orjson.dumps(_approve_line(dossier_line(pid="040085777774")))]
+    )
+    report = bulk.import_file(src, principal=operator())
+    assert report.created == 0 and report.rejected == 1
+    issue = orgs.execute(select(ImportIssue)).scalars().one()
+    assert issue.code == "approval_unverifiable" and "HOSO_TRUST_ANCHORS" in issue.message_en
+
+
+def test_backslashes_tabs_and_newlines_survive_the_copy(
+    orgs: Session, tmp_path: Path, trusted: None
+) -> None:
     tricky = 'Nguyễn\\Văn\tAn\nxuống dòng \\N "trích" \u2028 😀'
     line = dossier_line(
         pid="040085666666",
@@ -198,7 +266,7 @@ def test_backslashes_tabs_and_newlines_survive_the_copy(orgs: Session, tmp_path:
         work_strengths="C:\\hoso\\new\\table\\",
         work_history=[{"from": "2008-09", "unit": "Sở\tNội vụ\\", "title": "\\N"}],
     )
-    line["approval"] = {"approved_by": {"name": "Lê \\ Văn"}, "signature": "a\\tb"}
+    _approve_line(line, name="Lê \\ Văn\tB")
     src = write_file(tmp_path / "t.jsonl", [orjson.dumps(line)])
     report = bulk.import_file(src, principal=operator())
     assert report.created == 1

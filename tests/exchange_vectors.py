@@ -11,7 +11,7 @@ from hoso.exchange.node import Node
 from hoso.exchange.signing import KeySigner, load_pem
 from hoso.exchange.trust import TrustStore
 
-VECTORS = Path(__file__).resolve().parents[2] / "data" / "exchange" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "data" / "exchange" / "vectors"
 PKI = VECTORS / "pki"
 CLOCK = dt.datetime(2026, 11, 23, 7, 15, tzinfo=dt.UTC)
 AGENCY_NODE = "000.00.00.H41:hrm"
