@@ -124,6 +124,22 @@ class Proc:
             )
         self.starts += 1
 
+    def wait_ready(self, url: str | None, timeout: float = 60.0) -> None:
+        """Block until the process answers ``url`` (a server) or has run a moment (a worker)."""
+        import httpx
+
+        if url is None:
+            time.sleep(0.5)
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
@@ -247,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--agency-url", help="use this (empty) database instead of making one")
     parser.add_argument("--national-url", help="use this (empty) database instead of making one")
-    parser.add_argument("--min-delay", type=float, default=0.3)
-    parser.add_argument("--max-delay", type=float, default=2.0)
+    parser.add_argument("--min-delay", type=float, default=0.5)
+    parser.add_argument("--max-delay", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
@@ -318,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         procs = [national, sender_proc]
         a_engine, n_engine = _engine(agency_url), _engine(national_url)
         t0 = time.perf_counter()
+        health = f"http://127.0.0.1:{port}/healthz"
         national.start()
+        national.wait_ready(health)
         sender_proc.start()
         kills = {"national": 0, "sender": 0}
         done = False
@@ -345,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             time.sleep(rng.uniform(0.0, 0.3))
             victim.start()
+            # The next kill point is counted from when the victim works again.
+            victim.wait_ready(health if victim is national else None)
         deadline = time.monotonic() + args.timeout
         while not done:
             stored, pending = _progress(a_engine, n_engine)

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hoso.audit import service as audit_service
@@ -35,7 +35,7 @@ from hoso.exchange.errors import ExchangeError
 from hoso.exchange.messages import check_ack
 from hoso.exchange.models import ExchangeStream, OutboxItem, OutboxMessage
 from hoso.exchange.node import Node
-from hoso.people.models import Person, PersonVersion, VersionStatus
+from hoso.people.models import PERSON_VERSION_TABLE, Person, PersonVersion, VersionStatus
 
 log = logging.getLogger(__name__)
 
@@ -336,33 +336,43 @@ def _apply_record_results(
         else:
             rejected.append((person_id, rec["version"], (res or {}).get("errors", [])))
     now = utcnow()
-    for person_id, approved_version in synced:
-        session.execute(
-            update(PersonVersion)
-            .where(
-                PersonVersion.person_id == person_id,
-                PersonVersion.approved_version == approved_version,
-            )
-            .values(
-                status=VersionStatus.SYNCED,
-                status_changed_at=now,
-                status_changed_by=message.receiver,
-            )
+    table = PERSON_VERSION_TABLE
+    stmt = (
+        table.update()
+        .where(
+            table.c.person_id == bindparam("b_person"),
+            table.c.approved_version == bindparam("b_version"),
         )
-    for person_id, approved_version, errors in rejected:
-        session.execute(
-            update(PersonVersion)
-            .where(
-                PersonVersion.person_id == person_id,
-                PersonVersion.approved_version == approved_version,
-            )
-            .values(
-                status=VersionStatus.REJECTED,
-                status_changed_at=now,
-                status_changed_by=message.receiver,
-                sync_errors=errors,
-            )
+        .values(
+            status=bindparam("b_status"),
+            status_changed_at=bindparam("b_at"),
+            status_changed_by=bindparam("b_by"),
+            sync_errors=bindparam("b_errors"),
         )
+    )
+    params = [
+        {
+            "b_person": p,
+            "b_version": v,
+            "b_status": VersionStatus.SYNCED,
+            "b_at": now,
+            "b_by": message.receiver,
+            "b_errors": None,
+        }
+        for p, v in synced
+    ] + [
+        {
+            "b_person": p,
+            "b_version": v,
+            "b_status": VersionStatus.REJECTED,
+            "b_at": now,
+            "b_by": message.receiver,
+            "b_errors": errors,
+        }
+        for p, v, errors in rejected
+    ]
+    if params:
+        session.execute(stmt, params)
     touched = list({p for p, _ in synced} | {p for p, _, _ in rejected})
     if touched:
         # The dossier's status follows its current version.

@@ -61,7 +61,9 @@ def store_dossiers(session: Session, datas: list[dict[str, Any]]) -> None:
         digest = prepare(checked)
         assert digest is not None
         items.append((checked, digest))
-    people_service.store_batch(session, items, principal=operator(), source="test")
+    people_service.store_batch(
+        session, items, principal=operator(), source="test", audit_subject=("seed", None)
+    )
 
 
 def approve_current(
