@@ -52,8 +52,8 @@ def _official(tmp: Path) -> tuple[Any, dict[str, str]]:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from exchange_vectors import PKI  # type: ignore[import-not-found]
 
+    from exchange_vectors import PKI  # type: ignore[import-not-found]
     from hoso.exchange.signing import KeySigner
 
     ca = x509.load_pem_x509_certificate((PKI / "ca.crt.pem").read_bytes())
@@ -320,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             "HOSO_NATIONAL_URL": f"http://127.0.0.1:{port}",
             "HOSO_EXCHANGE_MESSAGE_SIZE": str(args.message_size),
             "HOSO_SENDER_IDLE_SECONDS": "0.2",
+            # Short waits between attempts, so that kills land while messages are in flight.
+            "HOSO_EXCHANGE_BACKOFF_MAX_SECONDS": "2",
         }
         py = [sys.executable, "-m", "hoso"]
         national = Proc(

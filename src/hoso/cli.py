@@ -13,6 +13,7 @@ from hoso.auth.cli import app as users_app
 from hoso.db.cli import app as db_app
 from hoso.demo import app as demo_app
 from hoso.exchange.cli import app as exchange_app
+from hoso.exchange.pki_cli import app as pki_app
 from hoso.generate.cli import app as generate_app
 from hoso.orgs.cli import app as orgs_app
 from hoso.people.cli import app as people_app
@@ -30,6 +31,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(generate_app, name="generate")
 app.add_typer(demo_app, name="demo")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(pki_app, name="pki")
 
 
 @app.command()

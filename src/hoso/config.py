@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     exchange_message_size: int = Field(default=1000, ge=1, le=1000)
     """Items per outgoing message (the format allows at most 1,000)."""
 
+    exchange_backoff_max_seconds: float = 300.0
+    """Longest wait between two attempts to send a message (exponential backoff up to it)."""
+
     sender_enabled: bool = False
     """Run the outbox sender in the web process (``hoso serve --sender``)."""
 

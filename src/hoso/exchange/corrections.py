@@ -242,7 +242,7 @@ def resolve(
                     message_vi="Từ chối đề xuất đính chính phải nêu lý do",
                     message_en="Rejecting a correction needs a reason",
                 )
-            ]
+            ],
         )
     if corr.status != "proposed":
         raise Conflict(

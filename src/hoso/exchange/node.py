@@ -32,6 +32,8 @@ class Node:
     file_window: dt.timedelta = dt.timedelta(days=7)
     message_size: int = 1000
     """Items per outgoing message (at most 1,000)."""
+    backoff_cap: float = 300.0
+    """Longest wait between two attempts to send a message, in seconds."""
 
     @property
     def agency(self) -> str:
@@ -88,6 +90,7 @@ def node_from_settings(settings: Settings) -> Node:
         http_window=dt.timedelta(seconds=settings.exchange_replay_window_http),
         file_window=dt.timedelta(seconds=settings.exchange_replay_window_file),
         message_size=settings.exchange_message_size,
+        backoff_cap=settings.exchange_backoff_max_seconds,
     )
 
 

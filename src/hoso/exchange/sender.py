@@ -56,6 +56,7 @@ BODY_KEY = {
 MAX_ITEMS = 1000
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 300.0
+BUILD_AHEAD = 3
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -441,9 +442,9 @@ class HttpTransport(Transport):
         return ack
 
 
-def backoff(attempts: int) -> float:
+def backoff(attempts: int, cap: float = BACKOFF_CAP) -> float:
     """Seconds to wait before attempt ``attempts + 1``: exponential, capped, with jitter."""
-    return float(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempts, 20)) * random.uniform(0.5, 1.0))
+    return float(min(cap, BACKOFF_BASE * 2 ** min(attempts, 20)) * random.uniform(0.5, 1.0))
 
 
 def next_pending(session: Session, *, sender: str, receiver: str) -> OutboxMessage | None:
@@ -501,7 +502,18 @@ def send_once(
         stats.last_error = f"no URL for {receiver}"
         return False, stats
     with sessions() as session:
-        build_messages(session, node=node, receiver=receiver, limit=1)
+        # Build ahead a little, not the whole outbox, while earlier messages wait for acks.
+        waiting = session.execute(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.sender == node.node_id,
+                OutboxMessage.receiver == receiver,
+                OutboxMessage.status == "pending",
+            )
+        ).scalar_one()
+        if waiting < BUILD_AHEAD:
+            build_messages(session, node=node, receiver=receiver, limit=1)
     with sessions() as session:
         message = next_pending(session, sender=node.node_id, receiver=receiver)
         if message is None:
@@ -519,7 +531,9 @@ def send_once(
             assert msg is not None
             msg.attempts += 1
             msg.last_error = str(exc)
-            msg.next_attempt_at = now() + dt.timedelta(seconds=backoff(msg.attempts))
+            msg.next_attempt_at = now() + dt.timedelta(
+                seconds=backoff(msg.attempts, node.backoff_cap)
+            )
         stats.retries += 1
         stats.last_error = str(exc)
         return False, stats
@@ -533,7 +547,9 @@ def send_once(
         except ExchangeError as exc:
             msg.attempts += 1
             msg.last_error = f"{exc.code}: {exc.message_en}"
-            msg.next_attempt_at = now() + dt.timedelta(seconds=backoff(msg.attempts))
+            msg.next_attempt_at = now() + dt.timedelta(
+                seconds=backoff(msg.attempts, node.backoff_cap)
+            )
             stats.last_error = msg.last_error
             return False, stats
         outcome = apply_ack(session, msg, ack, node=node)
@@ -543,11 +559,15 @@ def send_once(
                 stats.gaps += 1
                 if outcome.resend_from > msg.sequence:
                     stats.last_error = "receiver ahead of sender"
-                    msg.next_attempt_at = now() + dt.timedelta(seconds=backoff(msg.attempts))
+                    msg.next_attempt_at = now() + dt.timedelta(
+                        seconds=backoff(msg.attempts, node.backoff_cap)
+                    )
                     return False, stats
                 msg.next_attempt_at = None
                 return True, stats
-            msg.next_attempt_at = now() + dt.timedelta(seconds=backoff(msg.attempts))
+            msg.next_attempt_at = now() + dt.timedelta(
+                seconds=backoff(msg.attempts, node.backoff_cap)
+            )
             stats.last_error = str(outcome.error.get("code"))
             return False, stats
         stats.acked += 1

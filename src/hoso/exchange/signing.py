@@ -139,7 +139,7 @@ def load_pem(key_path: Path, cert_path: Path, password: bytes | None = None) -> 
 def load_signer(spec: str, password: bytes | None = None) -> Signer:
     """A signer from a setting: ``path.p12``, ``key.pem,chain.pem`` or ``pkcs11:...`` (RFC 7512)."""
     if spec.startswith("pkcs11:"):
-        from hoso.exchange import pkcs11  # type: ignore[attr-defined,unused-ignore]
+        from hoso.exchange import pkcs11
 
         signer: Signer = pkcs11.signer_from_uri(spec, pin=password.decode() if password else None)
         return signer
