@@ -11,10 +11,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from exchange_vectors import NATIONAL_NODE, load, signer  # type: ignore[import-not-found]
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from exchange_vectors import NATIONAL_NODE, load, signer  # type: ignore[import-not-found]
 from hoso.auth.principal import operator
 from hoso.exchange import envelope, jws, outbox
 from hoso.exchange.signing import Signer

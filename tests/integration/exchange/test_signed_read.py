@@ -17,7 +17,9 @@ from hoso.exchange.api import sign_request
 from hoso.main import create_app
 
 
-def test_signed_reads(fresh_db_url: str, _db_provider: object, use_database: Callable[[str], None]) -> None:
+def test_signed_reads(
+    fresh_db_url: str, _db_provider: object, use_database: Callable[[str], None]
+) -> None:
     a_url, a_drop = _db_provider.new(migrated=True)  # type: ignore[attr-defined]
     use_database(fresh_db_url)  # the national node's database, served by the app below
     agency = Side.open(agency_node(national_url="loop://national"), a_url)
@@ -44,7 +46,9 @@ def test_signed_reads(fresh_db_url: str, _db_provider: object, use_database: Cal
         refused = client.get(path, headers=sign_request(other, "GET", path))
         assert refused.status_code == 404 and "data" not in refused.text
         # A signature over another path does not open this one.
-        replayed = client.get(path, headers=sign_request(agency_node(), "GET", f"/exchange/v1/records/{pids[1]}"))
+        replayed = client.get(
+            path, headers=sign_request(agency_node(), "GET", f"/exchange/v1/records/{pids[1]}")
+        )
         assert replayed.status_code == 401, (replayed.text[:300], path)
         assert client.get(path).status_code == 401
     with unit_of_work() as s:

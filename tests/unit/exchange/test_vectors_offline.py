@@ -9,8 +9,8 @@ import json
 import pytest
 import rfc8785
 from typer.testing import CliRunner
-from exchange_vectors import CLOCK, PKI, VECTORS, load, manifest, trust  # type: ignore[import-not-found]
 
+from exchange_vectors import CLOCK, PKI, VECTORS, load, manifest, trust  # type: ignore[import-not-found]
 from hoso.cli import app
 from hoso.exchange import envelope
 from hoso.exchange.verify import Verifier
