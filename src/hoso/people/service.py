@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     String,
     and_,
@@ -42,9 +43,11 @@ from hoso.people.checking import person_columns, prepare
 from hoso.people.models import (
     PERSON_POST_TABLE,
     PERSON_TABLE,
+    PERSON_VERSION_TABLE,
     Person,
     PersonPost,
     PersonVersion,
+    VersionStatus,
 )
 from hoso.people.schemas import (
     Change,
@@ -580,6 +583,20 @@ def store_batch(
     for row in versions:
         row["person_id"] = ids[row.pop("personal_id")]
     _copy_versions(session, versions)
+    # Open versions older than the new current one are superseded: the people who had
+    # versions before, and new people given several versions in this batch.
+    superseded = _supersede(
+        session,
+        [u["id"] for u in updates] + [ids[pid] for pid in new_people if state[pid][1] > 1],
+        actor=principal.username,
+        now=now,
+        is_pg=is_pg,
+    )
+    superseded_by_pid: dict[str, list[int]] = {}
+    if superseded:
+        pid_of = {pk: pid for pid, pk in ids.items()}
+        for person_id, version in superseded:
+            superseded_by_pid.setdefault(pid_of[person_id], []).append(version)
     _replace_posts(
         session,
         {ids[pid]: posts for pid, posts in posts_for.items()},
@@ -587,26 +604,67 @@ def store_batch(
     )
     changed = [(o.personal_id, o.version) for o in outcomes if o.action != "unchanged"]
     if audit_subject is not None:
+        data: dict[str, Any] = {"source": source, "versions": changed}
+        if superseded_by_pid:
+            data["superseded"] = sorted(
+                (pid, v) for pid, vs in superseded_by_pid.items() for v in vs
+            )
         audit_service.record(
             session,
             actor=principal.username,
             action="person:version:import",
             subject_type=audit_subject[0],
             subject_id=audit_subject[1],
-            data={"source": source, "versions": changed},
+            data=data,
         )
     else:
         for pid, version in changed:
+            event: dict[str, Any] = {"version": version, "source": source}
+            older = superseded_by_pid.pop(pid, None)
+            if older:
+                event["superseded"] = sorted(older)
             audit_service.record(
                 session,
                 actor=principal.username,
                 action="person:version:create",
                 subject_type="person",
                 subject_id=pid,
-                data={"version": version, "source": source},
+                data=event,
             )
     session.expire_all()
     return outcomes
+
+
+def _supersede(
+    session: Session, person_ids: list[int], *, actor: str, now: dt.datetime, is_pg: bool
+) -> list[tuple[int, int]]:
+    """Mark open versions older than each person's current version SUPERSEDED.
+
+    One UPDATE per 1,000 people (an array parameter on PostgreSQL); returns the
+    ``(person_id, version)`` pairs it changed.
+    """
+    out: list[tuple[int, int]] = []
+    table = PERSON_VERSION_TABLE
+    current = (
+        select(PERSON_TABLE.c.current_version)
+        .where(PERSON_TABLE.c.id == table.c.person_id)
+        .scalar_subquery()
+    )
+    for start in range(0, len(person_ids), 1000):
+        chunk = person_ids[start : start + 1000]
+        which = (
+            table.c.person_id == any_(literal(chunk, ARRAY(BigInteger)))
+            if is_pg
+            else table.c.person_id.in_(chunk)
+        )
+        rows = session.execute(
+            sql_update(table)
+            .where(which, table.c.status.in_(VersionStatus.OPEN), table.c.version < current)
+            .values(status=VersionStatus.SUPERSEDED, status_changed_at=now, status_changed_by=actor)
+            .returning(table.c.person_id, table.c.version)
+        )
+        out.extend((pk, version) for pk, version in rows)
+    return out
 
 
 _PERSON_COPY_COLUMNS = (

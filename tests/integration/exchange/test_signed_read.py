@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from exchange_flow import AGENCY, seed_agency  # type: ignore[import-not-found]
-from exchange_vectors import NATIONAL_NODE, agency_node, national_node, signer  # type: ignore[import-not-found]
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from two_nodes import LoopbackTransport, Side, pump  # type: ignore[import-not-found]
 
+from exchange_vectors import NATIONAL_NODE, agency_node, national_node, signer  # type: ignore[import-not-found]
 from hoso.audit.models import AuditEvent
 from hoso.db.engine import unit_of_work
 from hoso.exchange.api import sign_request
