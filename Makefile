@@ -27,7 +27,7 @@ else
 PYTEST_PARALLEL := -n $(XDIST) --dist loadfile
 endif
 
-.PHONY: help install system-packages test test-sqlite test-postgresql lint format typecheck \
+.PHONY: help install demo-federation system-packages test test-sqlite test-postgresql lint format typecheck \
         demo bench soak migration licenses
 
 help: ## Show this list
@@ -86,6 +86,9 @@ typecheck: ## mypy --strict on src/
 
 demo: install ## Migrate var/hoso.db, load demo data and serve http://127.0.0.1:8000
 	$(BIN)/hoso demo run
+
+demo-federation: install ## Two agency nodes and the national node on ports 8101-8103, records flowing
+	$(BIN)/hoso demo federation
 
 bench: install ## Run every bench/*.py (soak_*.py excepted: make soak)
 	@set -e; found=0; \

@@ -161,3 +161,22 @@ def run(
         log_level="info",
         access_log=False,
     )
+
+
+@app.command("federation")
+def federation_command(
+    directory: Path = typer.Option(
+        Path("var/federation"), "--dir", help="Thư mục dữ liệu / data folder"
+    ),
+    people: int = typer.Option(300, "--people", help="Số hồ sơ mỗi cơ quan / dossiers per agency"),
+    base_port: int = typer.Option(8101, "--base-port", help="Cổng của CSDLQG; cơ quan: +1, +2"),
+    check: bool = typer.Option(
+        False, "--check", help="Chạy, kiểm tra rồi dừng / run, verify and stop"
+    ),
+    timeout: float = typer.Option(300.0, "--timeout"),
+    fresh: bool = typer.Option(True, "--fresh/--keep", help="Xóa dữ liệu cũ / start from scratch"),
+) -> None:
+    """Hai hệ thống cơ quan và CSDLQG trao đổi dữ liệu / two agency nodes and the national node."""
+    from hoso import federation
+
+    federation.command(directory, people, base_port, check, timeout, fresh)
