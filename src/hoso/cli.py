@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from hoso.approval.cli import app as approve_app
 from hoso.auth.cli import app as users_app
 from hoso.db.cli import app as db_app
 from hoso.demo import app as demo_app
@@ -32,6 +33,7 @@ app.add_typer(generate_app, name="generate")
 app.add_typer(demo_app, name="demo")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(pki_app, name="pki")
+app.add_typer(approve_app, name="approve")
 
 
 @app.command()

@@ -82,6 +82,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI application for ``settings`` (the process settings by default)."""
+    from hoso.approval.api import router as approval_router
     from hoso.auth.api import router as auth_router
     from hoso.exchange.api import corrections_router
     from hoso.exchange.api import router as exchange_router
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(orgs_router)
     app.include_router(people_api_router)
+    app.include_router(approval_router)
     app.include_router(exchange_router)
     app.include_router(corrections_router)
     app.include_router(health_router)

@@ -620,7 +620,8 @@ def store_batch(
     else:
         for pid, version in changed:
             event: dict[str, Any] = {"version": version, "source": source}
-            older = superseded_by_pid.pop(pid, None)
+            # Listed on the event of the person's newest version, which superseded them.
+            older = superseded_by_pid.pop(pid, None) if version == state[pid][1] else None
             if older:
                 event["superseded"] = sorted(older)
             audit_service.record(
