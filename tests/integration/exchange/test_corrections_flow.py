@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from exchange_flow import AGENCY, seed_agency  # type: ignore[import-not-found]
-from exchange_vectors import NATIONAL_NODE, agency_node, national_node  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 from two_nodes import LoopbackTransport, Side, pump  # type: ignore[import-not-found]
 
+from exchange_vectors import NATIONAL_NODE, agency_node, national_node  # type: ignore[import-not-found]
 from hoso.auth.principal import operator
 from hoso.errors import InvalidInput
 from hoso.exchange import corrections, outbox, receiver, sender
@@ -200,3 +200,32 @@ def test_the_same_flow_over_batch_files(sides: tuple[Side, Side], tmp_path: Path
         assert statuses == {"SYNCED"}
     with national.sessions() as s:
         assert s.execute(select(func.count()).select_from(NationalRecord)).scalar() == len(pids)
+
+
+def test_a_receiver_restored_from_an_old_backup_gets_everything_again(
+    sides: tuple[Side, Side],
+) -> None:
+    """The national node loses its exchange state; the sender follows ``sequence_gap`` back."""
+    from exchange_flow import approve_current, record_data, store_dossiers  # type: ignore[import-not-found]
+    from sqlalchemy import delete
+
+    from hoso.exchange.models import ExchangeStream, InboxMessage, NationalPerson
+
+    agency, national = sides
+    with agency.sessions() as s:
+        pids = seed_agency(s, 30)
+    transport = _transport(agency, national)
+    pump(agency, transport)
+    with national.sessions() as s:  # "restore" a backup taken before any message arrived
+        for model in (NationalRecord, NationalPerson, InboxMessage, ExchangeStream):
+            s.execute(delete(model))
+    with agency.sessions() as s:
+        store_dossiers(s, [record_data(i, step=7) for i in range(5)])
+        approve_current(s, pids[:5])
+    stats = pump(agency, transport)
+    assert stats.gaps >= 1
+    with national.sessions() as s:
+        versions = sorted(
+            s.execute(select(NationalRecord.personal_id, NationalRecord.version)).all()
+        )
+    assert len(versions) == 35 and versions.count((pids[0], 2)) == 1
