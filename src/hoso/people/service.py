@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from hoso.audit import service as audit_service
 from hoso.auth.principal import Principal
+from hoso.config import get_settings
 from hoso.db.base import UTCDateTime, utcnow
 from hoso.errors import Conflict, InvalidInput, Issue, NotFound
 from hoso.orgs.models import OrgUnit
@@ -382,6 +383,7 @@ _VERSION_COLUMNS = (
     "source",
     "note",
     "approval",
+    "approved_version",
 )
 _SQLITE_VERSION_INSERT = text(
     f"INSERT INTO person_version ({', '.join(_VERSION_COLUMNS)}) "
@@ -433,6 +435,9 @@ def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                         b"\\N"
                         if r["approval"] is None
                         else orjson.dumps(r["approval"]).replace(b"\\", b"\\\\"),
+                        b"\\N"
+                        if r["approved_version"] is None
+                        else str(r["approved_version"]).encode(),
                     )
                 )
                 chunk.append(line)
@@ -494,6 +499,24 @@ def store_batch(
     state: dict[str, list[Any]] = {
         pid: [p, p.current_version, p.current_content_hash] for pid, p in existing.items()
     }
+    # Export lines of approved versions carry a verified approval (checking.prepare): they are
+    # stored approved, numbered on the person's approved versions, and queued for the
+    # national node like any approval made here.
+    approved_top: dict[str, int] = {}
+    with_approval = [c.personal_id for c, _ in items if c.approval is not None]
+    if with_approval:
+        known = {existing[p].id: p for p in with_approval if p in existing}
+        if known:
+            for person_id, top in session.execute(
+                select(PersonVersion.person_id, func.max(PersonVersion.approved_version))
+                .where(PersonVersion.person_id.in_(list(known)))
+                .group_by(PersonVersion.person_id)
+            ).all():
+                approved_top[known[person_id]] = top or 0
+    approved_status = VersionStatus.APPROVED
+    if with_approval and get_settings().node_role != "national":
+        approved_status = VersionStatus.QUEUED
+    last_status: dict[str, str] = {}
     new_people: dict[str, dict[str, Any]] = {}
     versions: list[dict[str, Any]] = []
     outcomes: list[StoreOutcome] = []
@@ -511,11 +534,18 @@ def store_batch(
             state[pid] = st
             new_people[pid] = {}
         version = st[1] + 1
+        approved_version = None
+        if checked.approval is not None:
+            approved_version = approved_top.get(pid, 0) + 1
+            approved_top[pid] = approved_version
+        status = DRAFT if approved_version is None else approved_status
+        last_status[pid] = status
         versions.append(
             {
                 "personal_id": pid,
                 "version": version,
-                "status": DRAFT,
+                "status": status,
+                "approved_version": approved_version,
                 "managing_agency_code": checked.managing_agency,
                 "employing_unit_code": checked.employing_unit,
                 "data": _document_bytes(checked),
@@ -549,7 +579,7 @@ def store_batch(
                     "employing_unit_code": doc.employing_unit,
                     "current_version": state[pid][1],
                     "current_content_hash": state[pid][2],
-                    "status": DRAFT,
+                    "status": last_status[pid],
                     "created_at": now,
                     "updated_at": now,
                     **_columns(doc),
@@ -573,16 +603,27 @@ def store_batch(
                     "employing_unit_code": doc.employing_unit,
                     "current_version": st[1],
                     "current_content_hash": st[2],
-                    "status": DRAFT,
+                    "status": last_status[pid],
                     "updated_at": now,
                     **_columns(doc),
                 }
             )
     if updates:
         session.execute(sql_update(Person), updates)
+    queued = [
+        (row["personal_id"], row["version"], None)
+        for row in versions
+        if row["status"] == VersionStatus.QUEUED
+    ]
     for row in versions:
         row["person_id"] = ids[row.pop("personal_id")]
     _copy_versions(session, versions)
+    if queued:
+        from hoso.exchange import outbox
+
+        outbox.enqueue_many(
+            session, receiver=get_settings().national_node, kind="record", items=queued
+        )
     # Open versions older than the new current one are superseded: the people who had
     # versions before, and new people given several versions in this batch.
     superseded = _supersede(

@@ -238,6 +238,16 @@ def test_approved_export_lines_are_verified(orgs: Session, tmp_path: Path, trust
     assert report.created == 1 and report.rejected == 2
     codes = {i.personal_id: i.code for i in orgs.execute(select(ImportIssue)).scalars()}
     assert codes == {"040085777772": "approval_invalid", "040085777773": "approval_invalid"}
+    # The verified one is stored approved (approved version 1) and queued for the national node.
+    from hoso.exchange.models import OutboxItem
+
+    stored = orgs.execute(
+        select(PersonVersion).join(Person).where(Person.personal_id == "040085777771")
+    ).scalar_one()
+    assert (stored.status, stored.approved_version) == ("QUEUED", 1)
+    assert orgs.execute(select(OutboxItem.personal_id, OutboxItem.kind)).all() == [
+        ("040085777771", "record")
+    ]
 
 
 def test_an_approval_without_trust_anchors_is_refused(
