@@ -10,6 +10,7 @@ latter counts as an approval (*ký số phê duyệt*).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from cryptography import x509
@@ -20,8 +21,17 @@ from hoso.exchange.errors import ExchangeError
 from hoso.exchange.trust import TrustStore
 
 
+@functools.lru_cache(maxsize=4096)
+def _subject(cert: x509.Certificate) -> dict[x509.ObjectIdentifier, tuple[str, ...]]:
+    """The subject's attributes by OID, read once per certificate (one official signs many)."""
+    out: dict[x509.ObjectIdentifier, list[str]] = {}
+    for attribute in cert.subject:
+        out.setdefault(attribute.oid, []).append(str(attribute.value))
+    return {oid: tuple(values) for oid, values in out.items()}
+
+
 def _attr(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> list[str]:
-    return [str(a.value) for a in cert.subject.get_attributes_for_oid(oid)]
+    return list(_subject(cert).get(oid, ()))
 
 
 def agency_codes(cert: x509.Certificate) -> list[str]:
@@ -45,6 +55,7 @@ def common_name(cert: x509.Certificate) -> str | None:
     return names[0] if names else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _key_usage(cert: x509.Certificate) -> x509.KeyUsage | None:
     try:
         return cert.extensions.get_extension_for_class(x509.KeyUsage).value
