@@ -54,6 +54,30 @@ def _schema(field: str, vi: str, en: str, value: Any = None) -> ExchangeError:
     return ExchangeError.of("schema_invalid", field=field, detail_vi=vi, detail_en=en, value=value)
 
 
+def _check_personal_id(where: str, value: Any) -> str:
+    """``value`` when it is a 12-digit personal ID, else ``schema_invalid``."""
+    if not isinstance(value, str) or not PERSONAL_ID_RE.match(value):
+        raise _schema(
+            f"{where}.personal_id",
+            "số định danh cá nhân phải có 12 chữ số",
+            "personal_id must be 12 digits",
+            value,
+        )
+    return value
+
+
+def _check_version(where: str, value: Any) -> int:
+    """``value`` when it is a positive integer, else ``schema_invalid``."""
+    if value.__class__ is not int or value < 1:
+        raise _schema(
+            f"{where}.version",
+            "'version' phải là số nguyên dương",
+            "'version' must be a positive integer",
+            value,
+        )
+    return int(value)
+
+
 def check_body(type_: str, body: dict[str, Any]) -> list[Any]:
     """The body's item list (message-level shape); ``schema_invalid`` if the body is malformed."""
     if type_ == "ack":
@@ -157,21 +181,9 @@ def check_record(
         if key not in raw:
             raise _schema(f"{where}.{key}", f"thiếu trường '{key}'", f"missing field '{key}'")
     pid = raw["personal_id"]
-    if not isinstance(pid, str) or not PERSONAL_ID_RE.match(pid):
-        raise _schema(
-            f"{where}.personal_id",
-            "số định danh cá nhân phải có 12 chữ số",
-            "personal_id must be 12 digits",
-            pid,
-        )
+    _check_personal_id(where, pid)
     version = raw["version"]
-    if version.__class__ is not int or version < 1:
-        raise _schema(
-            f"{where}.version",
-            "'version' phải là số nguyên dương",
-            "'version' must be a positive integer",
-            version,
-        )
+    _check_version(where, version)
     claimed = raw["content_hash"]
     if not isinstance(claimed, str) or not HASH_RE.match(claimed):
         raise _schema(
@@ -267,21 +279,8 @@ def check_retirement(
     keys = {"personal_id", "version", "reason_code", "effective_date", "approval"}
     if not isinstance(raw, dict) or set(raw) - keys:
         raise _schema(where, "phần tử không đúng định dạng", "malformed item")
-    pid, version = raw.get("personal_id"), raw.get("version")
-    if not isinstance(pid, str) or not PERSONAL_ID_RE.match(pid):
-        raise _schema(
-            f"{where}.personal_id",
-            "số định danh cá nhân phải có 12 chữ số",
-            "personal_id must be 12 digits",
-            pid,
-        )
-    if version.__class__ is not int or version < 1:
-        raise _schema(
-            f"{where}.version",
-            "'version' phải là số nguyên dương",
-            "'version' must be a positive integer",
-            version,
-        )
+    pid = _check_personal_id(where, raw.get("personal_id"))
+    version = _check_version(where, raw.get("version"))
     reason = raw.get("reason_code")
     if not isinstance(reason, str) or not reason:
         raise _schema(f"{where}.reason_code", "thiếu lý do", "reason_code is missing", reason)
@@ -352,13 +351,7 @@ def check_correction(raw: Any, index: int) -> dict[str, Any]:
             "'correction_id' must be a UUIDv7",
             raw["correction_id"],
         )
-    if not isinstance(raw["personal_id"], str) or not PERSONAL_ID_RE.match(raw["personal_id"]):
-        raise _schema(
-            f"{where}.personal_id",
-            "số định danh cá nhân phải có 12 chữ số",
-            "personal_id must be 12 digits",
-            raw["personal_id"],
-        )
+    _check_personal_id(where, raw["personal_id"])
     for key in ("field", "source", "reason_code"):
         if not isinstance(raw[key], str) or not raw[key]:
             raise _schema(
