@@ -197,7 +197,6 @@ class VerifiedEnvelope:
     """An envelope whose signature, certificate, sender and time were checked."""
 
     envelope: dict[str, Any]
-    canonical_sha256: str
     body_sha256: str
     """SHA-256 of the body's JCS bytes (a resend has the same id and body, maybe a new time)."""
     created_at: dt.datetime
@@ -288,7 +287,6 @@ def verify(
     assert payload.startswith(b'{"body":') and end > 0
     return VerifiedEnvelope(
         envelope=envelope,
-        canonical_sha256=hashlib.sha256(payload).hexdigest(),
         body_sha256=hashlib.sha256(payload[8:end]).hexdigest(),
         created_at=created_at,
         signer=verified,

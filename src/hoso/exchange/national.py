@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hoso.audit import service as audit_service
 from hoso.auth.principal import Principal
+from hoso.db.copy import copy_rows, json_field, text_field
 from hoso.errors import NotFound
 from hoso.exchange.messages import RecordIn
 from hoso.exchange.models import NationalPerson, NationalRecord
@@ -28,48 +29,31 @@ _RECORD_COLUMNS = (
     "message_id",
     "stored_at",
 )
-_ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text(value: str | None) -> bytes:
-    return b"\\N" if value is None else value.translate(_ESC).encode()
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert accepted versions (``data``/``approval`` as JSON bytes): COPY on PostgreSQL."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with (
-            raw.cursor() as cur,
-            cur.copy(f"COPY national_record ({', '.join(_RECORD_COLUMNS)}) FROM STDIN") as copy,
-        ):
-            buf: list[bytes] = []
-            size = 0
-            for r in rows:
-                line = b"\t".join(
-                    (
-                        _text(r["personal_id"]),
-                        _text(r["managing_agency_code"]),
-                        str(r["version"]).encode(),
-                        _text(r["employing_unit_code"]),
-                        _text(r["content_hash"]),
-                        _text(r["previous_content_hash"]),
-                        # JSON text has no raw tab/newline; only backslashes need doubling.
-                        r["data"].replace(b"\\", b"\\\\"),
-                        r["approval"].replace(b"\\", b"\\\\"),
-                        _text(r["message_id"]),
-                        r["stored_at"].isoformat().encode(),
-                    )
+    if session.connection().dialect.name == "postgresql":
+        copy_rows(
+            session,
+            "national_record",
+            _RECORD_COLUMNS,
+            (
+                (
+                    text_field(r["personal_id"]),
+                    text_field(r["managing_agency_code"]),
+                    str(r["version"]).encode(),
+                    text_field(r["employing_unit_code"]),
+                    text_field(r["content_hash"]),
+                    text_field(r["previous_content_hash"]),
+                    json_field(r["data"]),
+                    json_field(r["approval"]),
+                    text_field(r["message_id"]),
+                    r["stored_at"].isoformat().encode(),
                 )
-                buf.append(line)
-                size += len(line)
-                if size > 1 << 20:
-                    copy.write(b"\n".join(buf) + b"\n")
-                    buf, size = [], 0
-            if buf:
-                copy.write(b"\n".join(buf) + b"\n")
+                for r in rows
+            ),
+        )
         return
     session.execute(
         insert(NationalRecord),

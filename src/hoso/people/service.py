@@ -37,6 +37,7 @@ from hoso.audit import service as audit_service
 from hoso.auth.principal import Principal
 from hoso.config import get_settings
 from hoso.db.base import UTCDateTime, utcnow
+from hoso.db.copy import NULL, copy_rows, json_field, text_field
 from hoso.errors import Conflict, InvalidInput, Issue, NotFound
 from hoso.orgs.models import OrgUnit
 from hoso.people.canonical import canonical_bytes, fold
@@ -391,62 +392,35 @@ _SQLITE_VERSION_INSERT = text(
 ).bindparams(bindparam("created_at", type_=UTCDateTime()))
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: str | None) -> bytes:
-    """A value in COPY text format (``\\N`` for NULL, specials escaped)."""
-    if value is None:
-        return b"\\N"
-    return value.translate(_COPY_ESCAPES).encode()
-
-
 def _copy_versions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert version rows: COPY on PostgreSQL, executemany elsewhere."""
     if not rows:
         return
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        # The COPY text is built here: the documents are canonical JSON bytes already, and
-        # JSON text holds no raw tab or newline, so only backslashes need doubling.
-        with (
-            raw.cursor() as cur,
-            cur.copy(f"COPY person_version ({', '.join(_VERSION_COLUMNS)}) FROM STDIN") as copy,
-        ):
-            chunk: list[bytes] = []
-            size = 0
-            for r in rows:
-                line = b"\t".join(
-                    (
-                        str(r["person_id"]).encode(),
-                        str(r["version"]).encode(),
-                        _copy_text(r["status"]),
-                        _copy_text(r["managing_agency_code"]),
-                        _copy_text(r["employing_unit_code"]),
-                        r["data"].replace(b"\\", b"\\\\"),
-                        _copy_text(r["content_hash"]),
-                        _copy_text(r["previous_content_hash"]),
-                        r["created_at"].isoformat().encode(),
-                        _copy_text(r["created_by"]),
-                        _copy_text(r["source"]),
-                        _copy_text(r["note"]),
-                        b"\\N"
-                        if r["approval"] is None
-                        else orjson.dumps(r["approval"]).replace(b"\\", b"\\\\"),
-                        b"\\N"
-                        if r["approved_version"] is None
-                        else str(r["approved_version"]).encode(),
-                    )
+    if session.connection().dialect.name == "postgresql":
+        copy_rows(
+            session,
+            "person_version",
+            _VERSION_COLUMNS,
+            (
+                (
+                    str(r["person_id"]).encode(),
+                    str(r["version"]).encode(),
+                    text_field(r["status"]),
+                    text_field(r["managing_agency_code"]),
+                    text_field(r["employing_unit_code"]),
+                    json_field(r["data"]),
+                    text_field(r["content_hash"]),
+                    text_field(r["previous_content_hash"]),
+                    r["created_at"].isoformat().encode(),
+                    text_field(r["created_by"]),
+                    text_field(r["source"]),
+                    text_field(r["note"]),
+                    json_field(None if r["approval"] is None else orjson.dumps(r["approval"])),
+                    NULL if r["approved_version"] is None else str(r["approved_version"]).encode(),
                 )
-                chunk.append(line)
-                size += len(line)
-                if size > 1 << 20:
-                    copy.write(b"\n".join(chunk) + b"\n")
-                    chunk, size = [], 0
-            if chunk:
-                copy.write(b"\n".join(chunk) + b"\n")
+                for r in rows
+            ),
+        )
         return
     # ``data`` is already JSON text: bind it as a plain string, not through the JSON type.
     session.execute(
