@@ -6,14 +6,12 @@ import datetime as dt
 import unicodedata
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from hoso.approval import service
 from hoso.approval.schemas import ApprovalIn
+from hoso.exchange import pki
 from hoso.exchange.certificates import check_approval
 from hoso.exchange.errors import ExchangeError
 from hoso.exchange.signing import KeySigner
@@ -24,52 +22,13 @@ HASH = "sha256:" + "1f" * 32
 NOW = dt.datetime.now(dt.UTC)
 
 
-def _cert(
-    subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
-    issuer_key: ec.EllipticCurvePrivateKey, *, ca: bool, personal: bool,
-) -> x509.Certificate:  # fmt: skip
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca,
-                content_commitment=personal,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(issuer_key, hashes.SHA256())
-    )
-
-
 def _pki() -> tuple[TrustStore, KeySigner]:
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unit test CA")])
-    ca = _cert(ca_name, ca_key, ca_name, ca_key, ca=True, personal=False)
+    """A throwaway CA and an official's personal certificate (``hoso.exchange.pki``)."""
+    ca = pki.CertificateAuthority.generate()
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "Trần Thị Bình"),
-            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "000.00.00.H41"),
-            x509.NameAttribute(NameOID.SERIAL_NUMBER, "CCCD:040180001234"),
-        ]
-    )
-    leaf = _cert(subject, key, ca_name, ca_key, ca=False, personal=True)
-    return TrustStore([ca]), KeySigner(key, [leaf, ca])
+    subject = pki.official_subject("000.00.00.H41", "040180001234", "Trần Thị Bình")
+    leaf = ca.issue(subject, key.public_key(), personal=True, days=30)
+    return TrustStore([ca.cert]), KeySigner(key, [leaf, ca.cert])
 
 
 def test_transitions_follow_the_workflow() -> None:
