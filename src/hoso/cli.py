@@ -18,6 +18,7 @@ from hoso.exchange.pki_cli import app as pki_app
 from hoso.generate.cli import app as generate_app
 from hoso.orgs.cli import app as orgs_app
 from hoso.people.cli import app as people_app
+from hoso.quality.cli import app as quality_app
 
 app = typer.Typer(
     name="hoso",
@@ -34,6 +35,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(pki_app, name="pki")
 app.add_typer(approve_app, name="approve")
+app.add_typer(quality_app, name="quality")
 
 
 @app.command()

@@ -84,6 +84,26 @@ class Settings(BaseSettings):
     sender_idle_seconds: float = 1.0
     """How long the sender waits when there is nothing to send."""
 
+    quality_profile: Literal["core", "p109", "tt06", "nd27"] = "nd27"
+    """Active profile of the quality engine: what *đủ* requires (quality-rules.md §5)."""
+
+    quality_dir: Path = DEFAULT_VAR_DIR / "quality"
+    """Where the quality engine keeps its analytic snapshot (Parquet; derived, rebuildable)."""
+
+    quality_margin_seconds: int = 300
+    """Incremental runs re-read changes this long before the last watermark (transactions
+    still open at the watermark commit later with earlier timestamps)."""
+
+    quality_params: dict[str, str] = Field(default_factory=dict)
+    """Deployment overrides of rule parameters, ``{"DUNG-017.max_age": "68"}``; reported with
+    the scores (quality-rules.md §9)."""
+
+    quality_weights: dict[str, float] = Field(default_factory=dict)
+    """Weights of the dimensions in the overall score (default 0.25 each; reported)."""
+
+    quality_holidays_file: Path | None = None
+    """Extra days off and make-up working days announced by the government (calendar file)."""
+
     approval_allow_self: bool = False
     """Allow an approver to approve a version they authored (off: four-eyes principle)."""
 

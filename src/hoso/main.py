@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hoso.orgs.api import router as orgs_router
     from hoso.people.api import router as people_api_router
     from hoso.people.views import router as people_pages
+    from hoso.quality.api import router as quality_api
+    from hoso.quality.views import router as quality_pages
     from hoso.web.views import health_router
     from hoso.web.views import router as site_pages
 
@@ -121,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(site_pages)
     app.include_router(people_pages)
+    app.include_router(quality_pages)
+    app.include_router(quality_api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)

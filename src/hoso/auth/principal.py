@@ -17,12 +17,24 @@ ROLES: dict[str, tuple[str, str]] = {
 
 #: What each role may do. Scope (the org subtree) is checked separately.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "hr_officer": frozenset({"person:read", "person:write", "org:read"}),
-    "approver": frozenset({"person:read", "person:approve", "org:read"}),
-    "agency_admin": frozenset(
-        {"person:read", "person:write", "org:read", "org:write", "user:read", "user:write"}
+    "hr_officer": frozenset(
+        {"person:read", "person:write", "org:read", "quality:read", "quality:review"}
     ),
-    "national_analyst": frozenset({"person:read", "org:read", "stats:read"}),
+    "approver": frozenset({"person:read", "person:approve", "org:read", "quality:read"}),
+    "agency_admin": frozenset(
+        {
+            "person:read",
+            "person:write",
+            "org:read",
+            "org:write",
+            "user:read",
+            "user:write",
+            "quality:read",
+            "quality:run",
+            "quality:review",
+        }
+    ),
+    "national_analyst": frozenset({"person:read", "org:read", "stats:read", "quality:read"}),
     "national_admin": frozenset(
         {
             "person:read",
@@ -34,9 +46,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "user:write",
             "audit:read",
             "stats:read",
+            "quality:read",
+            "quality:run",
+            "quality:review",
         }
     ),
-    "auditor": frozenset({"person:read", "org:read", "audit:read", "user:read"}),
+    "auditor": frozenset({"person:read", "org:read", "audit:read", "user:read", "quality:read"}),
 }
 
 PERMISSION_LABELS: dict[str, tuple[str, str]] = {
@@ -49,6 +64,9 @@ PERMISSION_LABELS: dict[str, tuple[str, str]] = {
     "user:write": ("quản lý người dùng", "manage users"),
     "audit:read": ("xem nhật ký", "read the audit trail"),
     "stats:read": ("xem thống kê", "read statistics"),
+    "quality:read": ("xem chất lượng dữ liệu", "read data quality"),
+    "quality:run": ("chạy kiểm tra chất lượng", "run quality checks"),
+    "quality:review": ("duyệt đề xuất làm sạch", "review cleaning proposals"),
 }
 
 

@@ -165,6 +165,24 @@ class QualityRule:
     description_en: str
     params: str
     profiles: frozenset[str]
+    scoring: str = "binary"
+    """``binary`` (fails once) or ``ratio`` (share of checked leaves that pass)."""
+    scope: str = "record"
+    """``record``, or ``dataset`` for rules that compare records."""
+    finding_field: str = ""
+    """Which field a finding names (quality-rules.md §6)."""
+    source: str = ""
+    """Legal basis, or ``[I]`` for the spec's own reading."""
+
+    @property
+    def param_map(self) -> dict[str, str]:
+        """``params`` as a dict (``key=value;...``; values keep their commas)."""
+        out: dict[str, str] = {}
+        for part in self.params.split(";"):
+            key, sep, value = part.partition("=")
+            if sep:
+                out[key.strip()] = value.strip()
+        return out
 
 
 def _field(raw: dict[str, Any], table: str | None = None) -> FieldDef:
@@ -311,6 +329,10 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
             description_en=r["description_en"],
             params=r.get("params", ""),
             profiles=frozenset(x for x in r.get("profiles", "").split(";") if x),
+            scoring=r.get("scoring") or "binary",
+            scope=r.get("scope") or "record",
+            finding_field=r.get("finding_field", ""),
+            source=r.get("source", ""),
         )
         for r in _read_csv(data_dir / "quality-rules.csv")
     )

@@ -14,6 +14,13 @@ from hoso.exchange.models import (
 )
 from hoso.orgs.models import OrgUnit
 from hoso.people.models import ImportIssue, ImportRun, Person, PersonPost, PersonVersion
+from hoso.quality.models import (
+    QualityAgencyScore,
+    QualityFinding,
+    QualityFix,
+    QualityRun,
+    QualityScore,
+)
 
 __all__ = [
     "AuditEvent",
@@ -32,5 +39,10 @@ __all__ = [
     "Person",
     "PersonPost",
     "PersonVersion",
+    "QualityAgencyScore",
+    "QualityFinding",
+    "QualityFix",
+    "QualityRun",
+    "QualityScore",
     "User",
 ]

@@ -73,7 +73,8 @@ class Person(Base):
     position_code: Mapped[str | None] = mapped_column(String(60))
     employment_status_code: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    """Last change of the data (the quality engine's incremental runs start from it)."""
 
 
 class PersonVersion(Base):
@@ -101,7 +102,7 @@ class PersonVersion(Base):
     """``{approved_by: {personal_id, name, title}, approved_at, signature}`` (exchange §4)."""
     approved_version: Mapped[int | None] = mapped_column(Integer)
     """The exchange version number: 1, 2, ... over this person's approved versions (§1)."""
-    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     """When ``status`` last changed (the audit trail has every step)."""
     status_changed_by: Mapped[str | None] = mapped_column(String(100))
     """Who made the last status change."""

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 from exchange_flow import approve_current, record_data, seed_agency, store_dossiers  # type: ignore[import-not-found]
-from exchange_vectors import NATIONAL_NODE, PKI, agency_node  # type: ignore[import-not-found]
 from sqlalchemy import create_engine, func, select, text
 
+from exchange_vectors import NATIONAL_NODE, PKI, agency_node  # type: ignore[import-not-found]
 from hoso.db.engine import unit_of_work
 from hoso.exchange import sender
 from hoso.exchange.models import OutboxMessage

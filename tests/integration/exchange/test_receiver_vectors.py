@@ -8,12 +8,12 @@ import copy
 from typing import Any
 
 import pytest
-from exchange_vectors import CLOCK, NATIONAL_NODE, load, manifest, national_node  # type: ignore[import-not-found]
 from joserfc import jws as jose_jws
 from joserfc.jwk import ECKey
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from exchange_vectors import CLOCK, NATIONAL_NODE, load, manifest, national_node  # type: ignore[import-not-found]
 from hoso.audit.service import verify_chain
 from hoso.exchange import receiver
 from hoso.exchange.models import (
@@ -92,6 +92,7 @@ def test_valid_records_flow_and_acks_verify_independently(national: Session) -> 
     ack = dict(r1.ack)
     token = ack.pop("signature")
     from cryptography import x509
+
     from exchange_vectors import PKI  # type: ignore[import-not-found]
 
     leaf = x509.load_pem_x509_certificate((PKI / "national.crt.pem").read_bytes())
@@ -146,7 +147,6 @@ def test_same_version_other_content_is_a_version_conflict(national: Session) -> 
     assert _receive(national, "records_upsert.json").status == "accepted"
     # v2's record relabelled as version 1: signed content differs from the stored version 1.
     from exchange_vectors import signer  # type: ignore[import-not-found]
-
     from hoso.exchange import envelope
 
     env = load("records_upsert_v2.json")
@@ -170,7 +170,6 @@ def test_unknown_agency(session: Session) -> None:
 
 def test_another_agency_may_not_send_this_agencys_records(national: Session) -> None:
     from exchange_vectors import signer  # type: ignore[import-not-found]
-
     from hoso.exchange import envelope
 
     # Thanh Hoa's node sends Nghe An's record (the approval itself is valid).

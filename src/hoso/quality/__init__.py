@@ -1,0 +1,1 @@
+"""Data quality: đúng – đủ – sạch – sống (quality-rules.md), cleaning reviewed by a person."""

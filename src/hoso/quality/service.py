@@ -1,0 +1,846 @@
+"""Quality runs: what to re-check, the engine, and the stored findings, scores and trend.
+
+A **full** run checks every current record in scope. An **incremental** run re-checks the
+records changed since the last completed run (data or status: ``person.updated_at``,
+``person_version.status_changed_at``, at or after its watermark minus a margin for
+transactions still open then), re-runs over every record the rules whose fingerprint
+changed (their CSV row, a parameter, a code list they read, the as-of date for
+time-dependent rules, the profile), and always re-runs the dataset rules (duplicates)
+across every agency. Findings and scores of what was re-checked are replaced; the scores
+of records whose duplicate findings changed are recomputed from the stored findings. One
+transaction per run (the caller's), with an audit event; the Parquet snapshot is derived
+data and may run ahead of a transaction that failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import polars as pl
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from hoso.audit import service as audit
+from hoso.catalog.loader import Catalog, get_catalog
+from hoso.config import Settings, get_settings
+from hoso.errors import InvalidInput, Issue
+from hoso.orgs import service as orgs_service
+from hoso.orgs.models import OrgUnit
+from hoso.people.models import Person, PersonVersion
+from hoso.quality import engine
+from hoso.quality.calendar import WorkingCalendar
+from hoso.quality.engine import DIMENSIONS, CheckResult, NotEvaluated
+from hoso.quality.models import QualityAgencyScore, QualityFinding, QualityRun, QualityScore
+from hoso.quality.rules import APPROVAL, DATASET, ID, META, Context, implementations
+from hoso.quality.snapshot import Snapshot, db_keys, load_frame, stale_ids
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+ALL = "*"
+PROFILES = ("core", "p109", "tt06", "nd27")
+
+Progress = Callable[[str], None]
+
+
+def today() -> dt.date:
+    """Today in Asia/Ho_Chi_Minh (the default as-of date, §5)."""
+    return dt.datetime.now(VN).date()
+
+
+@dataclass
+class RunSummary:
+    """What a run did."""
+
+    run_id: int
+    kind: str
+    profile: str
+    as_of: dt.date
+    records_checked: int
+    records_rescored: int
+    findings: int
+    rules_rerun: list[str]
+    not_evaluated: list[NotEvaluated]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# --- fingerprints --------------------------------------------------------------------------
+
+
+def _codelist_digest(catalog: Catalog, list_id: str) -> str:
+    codes = catalog.codelists.get(list_id)
+    if codes is None:
+        return "-"
+    h = hashlib.sha256()
+    for code in sorted(codes.codes.values(), key=lambda c: c.code):
+        h.update(orjson.dumps([code.code, str(code.valid_from), str(code.valid_to), code.extra]))
+    return h.hexdigest()[:16]
+
+
+def fingerprints(
+    catalog: Catalog, *, profile: str, as_of: dt.date, params: dict[str, str]
+) -> dict[str, str]:
+    """Per rule: a hash of everything its result depends on besides the record."""
+    impls = implementations()
+    out: dict[str, str] = {}
+    for spec in catalog.rules:
+        impl = impls.get(spec.id)
+        lists = set(impl.codelists if impl else ())
+        for leaf in catalog.leaves:
+            if spec.id in leaf.rules or leaf.path in spec.fields:
+                if leaf.codelist:
+                    lists.add(leaf.codelist)
+                lists.update((leaf.codelist_by_scheme or {}).values())
+        parts = [
+            spec.id,
+            spec.params,
+            spec.severity,
+            spec.category,
+            ";".join(sorted(spec.profiles)),
+            ";".join(spec.fields),
+            profile,
+            orjson.dumps(
+                {k: v for k, v in sorted(params.items()) if k.startswith(spec.id)}
+            ).decode(),
+            *(f"{name}:{_codelist_digest(catalog, name)}" for name in sorted(lists)),
+        ]
+        if impl is not None:
+            code = impl.fn.__code__
+            parts.append(hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest())
+            if impl.time_dependent:
+                parts.append(as_of.isoformat())
+        out[spec.id] = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return out
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _invalid_profile(profile: str) -> InvalidInput:
+    return InvalidInput(
+        message_vi=f"Hồ sơ mẫu '{profile}' không tồn tại (core, p109, tt06, nd27)",
+        message_en=f"Profile '{profile}' does not exist (core, p109, tt06, nd27)",
+        issues=[
+            Issue(
+                field="profile",
+                code="invalid_profile",
+                message_vi="Hồ sơ mẫu không hợp lệ",
+                message_en="Unknown profile",
+                value=profile,
+            )
+        ],
+    )
+
+
+def agency_codes(session: Session, agency: str) -> list[str]:
+    """The codes of ``agency``'s subtree (NotFound when it does not exist)."""
+    path = orgs_service.scope_path(session, agency)
+    return list(session.execute(orgs_service.codes_in_subtree_select(path)).scalars())
+
+
+def last_run(session: Session, profile: str) -> QualityRun | None:
+    """The latest completed run of ``profile`` over every agency (the watermark: a run
+    scoped to one agency leaves the others' changes to the next whole run)."""
+    return session.execute(
+        select(QualityRun)
+        .where(
+            QualityRun.profile == profile,
+            QualityRun.finished_at.is_not(None),
+            QualityRun.agency_code.is_(None),
+        )
+        .order_by(QualityRun.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def changed_person_ids(session: Session, since: dt.datetime) -> set[int]:
+    """Persons whose data or version status changed at or after ``since``."""
+    ids = set(session.execute(select(Person.id).where(Person.updated_at >= since)).scalars())
+    ids.update(
+        session.execute(
+            select(PersonVersion.person_id).where(PersonVersion.status_changed_at >= since)
+        ).scalars()
+    )
+    return ids
+
+
+def _chunks(values: Sequence[int], size: int = 5000) -> Iterable[list[int]]:
+    for i in range(0, len(values), size):
+        yield list(values[i : i + size])
+
+
+def _delete_findings(
+    session: Session,
+    *,
+    person_ids: Sequence[int] | None = None,
+    rules: Iterable[str] | None = None,
+    agencies: Sequence[str] | None = None,
+) -> None:
+    stmt = delete(QualityFinding)
+    if rules is not None:
+        stmt = stmt.where(QualityFinding.rule_id.in_(sorted(set(rules))))
+    if agencies is not None:
+        stmt = stmt.where(QualityFinding.managing_agency_code.in_(list(agencies)))
+    if person_ids is None:
+        session.execute(stmt)
+        return
+    for chunk in _chunks(sorted(person_ids)):
+        session.execute(stmt.where(QualityFinding.person_id.in_(chunk)))
+
+
+def _write_frame(session: Session, table: Any, frame: pl.DataFrame) -> None:
+    """Insert ``frame`` (columns named as the table's) — COPY on PostgreSQL."""
+    if frame.height == 0:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        buf = io.BytesIO()
+        frame.write_csv(buf, null_value="", quote_style="non_numeric")
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        columns = ", ".join(frame.columns)
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {table.name} ({columns}) FROM STDIN (FORMAT csv, HEADER true)") as cp,
+        ):
+            view = buf.getbuffer()
+            for i in range(0, len(view), 1 << 20):
+                cp.write(view[i : i + (1 << 20)])
+        return
+    rows = frame.to_dicts()
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(table), rows[i : i + 5000])
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def run(
+    session: Session,
+    *,
+    actor: str,
+    profile: str | None = None,
+    as_of: dt.date | None = None,
+    agency: str | None = None,
+    full: bool = False,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Check what needs checking and store findings, scores and the agencies' reports."""
+    settings = settings or get_settings()
+    catalog = get_catalog()
+    profile = profile or settings.quality_profile
+    if profile not in PROFILES:
+        raise _invalid_profile(profile)
+    as_of = as_of or today()
+    note = progress or (lambda _m: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    scope_codes = agency_codes(session, agency) if agency else None
+    calendar = (
+        WorkingCalendar.from_csv(settings.quality_holidays_file)
+        if settings.quality_holidays_file
+        else None
+    )
+    params = dict(settings.quality_params)
+    prints = fingerprints(catalog, profile=profile, as_of=as_of, params=params)
+    previous = last_run(session, profile)
+    started = dt.datetime.now(dt.UTC)
+    # A run scoped to one agency re-checks that whole subtree (it does not move the
+    # watermark of the runs over every agency).
+    kind = "full" if full or previous is None or agency else "incremental"
+    snapshot = Snapshot(settings.quality_dir)
+
+    with snapshot.locked():
+        note("đồng bộ ảnh chụp dữ liệu / syncing the snapshot")
+        population = sync_snapshot(
+            session, snapshot, started=started, verify=kind == "full", settings=settings
+        ).rechunk()
+        lap("snapshot")
+
+    scope = (
+        population
+        if scope_codes is None
+        else population.filter(pl.col("_agency").is_in(scope_codes))
+    )
+    inputs = {META, APPROVAL}
+    if population.height > 1:
+        inputs.add(DATASET)
+
+    affected: set[str] = set()
+    if kind == "incremental":
+        assert previous is not None
+        since = previous.watermark - dt.timedelta(seconds=settings.quality_margin_seconds)
+        changed = changed_person_ids(session, since)
+        frame = scope.filter(pl.col(ID).is_in(sorted(changed)))
+        old = previous.fingerprints or {}
+        affected = {
+            rule_id
+            for rule_id, fp in prints.items()
+            if old.get(rule_id) != fp and catalog.rule_by_id[rule_id].scope == "record"
+        }
+    else:
+        frame = scope
+    lap("select")
+
+    note(f"kiểm tra {frame.height:,} hồ sơ / checking {frame.height:,} records")
+    ctx = Context(
+        frame=frame, as_of=as_of, profile=profile, catalog=catalog, params=params,
+        population=population, calendar=calendar,
+    )  # fmt: skip
+    record_result = engine.check(ctx, inputs=inputs, scope="record")
+    affected_result: CheckResult | None = None
+    if affected and kind == "incremental":
+        rest = scope.filter(~pl.col(ID).is_in(frame[ID].implode()))
+        actx = Context(
+            frame=rest, as_of=as_of, profile=profile, catalog=catalog, params=params,
+            population=population, calendar=calendar,
+        )  # fmt: skip
+        affected_result = engine.check(actx, inputs=inputs, only=affected, scope="record")
+    dctx = Context(
+        frame=population, as_of=as_of, profile=profile, catalog=catalog, params=params,
+        population=population, calendar=calendar,
+    )  # fmt: skip
+    dataset_result = engine.check(dctx, inputs=inputs, scope="dataset")
+    lap("rules")
+
+    run_row = QualityRun(
+        kind=kind,
+        profile=profile,
+        as_of=as_of,
+        agency_code=agency,
+        actor=actor,
+        started_at=started,
+        watermark=started,
+        rules_run=sorted(set(record_result.rules_run) | set(dataset_result.rules_run)),
+        not_evaluated=[
+            ne.as_dict() for ne in record_result.not_evaluated + dataset_result.not_evaluated
+        ],
+        fingerprints=prints,
+        params={"params": params, "weights": engine.weights_of(settings.quality_weights)},
+    )
+    session.add(run_row)
+    session.flush()
+
+    meta = population.select(
+        ID, pl.col("_personal_id").alias("personal_id"),
+        pl.col("_agency").alias("managing_agency_code"),
+        pl.col("_version").alias("version"), pl.col("_hash").alias("content_hash"),
+    )  # fmt: skip
+    rules = engine.rule_frame(catalog).drop("scoring")
+    dataset_rules = {r.id for r in catalog.rules if r.scope == "dataset"}
+
+    def stored(found: pl.DataFrame) -> pl.DataFrame:
+        return (
+            found.join(meta, on=ID, how="inner")
+            .join(rules, on="rule_id", how="left")
+            .select(
+                pl.col(ID).alias("person_id"),
+                "personal_id",
+                "managing_agency_code",
+                "rule_id",
+                "dimension",
+                "category",
+                "severity",
+                "field",
+                "value",
+                "expected",
+                "related",
+                pl.lit(run_row.id).alias("run_id"),
+            )
+        )
+
+    # Which records get new scores: everything re-checked, plus the records whose
+    # duplicate findings appear or disappear.
+    old_dataset_ids = set(
+        session.execute(
+            select(QualityFinding.person_id).where(QualityFinding.rule_id.in_(dataset_rules))
+        ).scalars()
+    )
+    new_dataset_ids = set(dataset_result.findings[ID].to_list())
+    rechecked = set(frame[ID].to_list())
+    if affected_result is not None:
+        rechecked |= set(scope[ID].to_list())
+
+    note("lưu kết quả / storing findings")
+    if kind == "full" and scope_codes is None:
+        session.execute(delete(QualityFinding))
+    else:
+        record_rules = {r.id for r in catalog.rules if r.scope == "record"}
+        _delete_findings(session, person_ids=sorted(frame[ID].to_list()), rules=record_rules)
+        if affected_result is not None:
+            _delete_findings(session, rules=affected, agencies=scope_codes)
+        _delete_findings(session, rules=dataset_rules)
+    new_findings = [record_result.findings, dataset_result.findings]
+    if affected_result is not None:
+        new_findings.append(affected_result.findings)
+    stored_findings = stored(pl.concat(new_findings, how="vertical"))
+    _write_frame(session, QualityFinding.__table__, stored_findings)
+    lap("store_findings")
+
+    evaluated = set(run_row.rules_run)
+    rescore = rechecked | old_dataset_ids | new_dataset_ids
+    checked_new = record_result.checked
+    if affected_result is not None:
+        checked_new = pl.concat([checked_new, affected_result.checked], how="vertical")
+    scores = _scores(
+        session,
+        rescore=rescore,
+        full_in_memory=kind == "full" and scope_codes is None,
+        findings=stored_findings,
+        checked_new=checked_new,
+        catalog=catalog,
+        evaluated=evaluated,
+        settings=settings,
+    )
+    scores = scores.join(meta, on=ID, how="inner")
+    checked_json = _checked_json(session, scores[ID], checked_new)
+    score_rows = scores.join(checked_json, on=ID, how="left").select(
+        pl.col(ID).alias("person_id"), "personal_id", "managing_agency_code", "version",
+        "content_hash", *[pl.col(d).round(1) for d in DIMENSIONS], pl.col("overall").round(1),
+        "passed", "complete", "errors", "warnings",
+        pl.col("checked").fill_null("{}"), pl.lit(run_row.id).alias("run_id"),
+        pl.lit(started).alias("checked_at"),
+    )  # fmt: skip
+    if kind == "full" and scope_codes is None:
+        session.execute(delete(QualityScore))
+    else:
+        for chunk in _chunks(sorted(score_rows["person_id"].to_list())):
+            session.execute(delete(QualityScore).where(QualityScore.person_id.in_(chunk)))
+    _write_scores(session, score_rows)
+    lap("store_scores")
+
+    reports = agency_reports(
+        session, profile=profile, as_of=as_of, not_evaluated=run_row.not_evaluated
+    )
+    for report in reports:
+        session.add(
+            QualityAgencyScore(
+                run_id=run_row.id,
+                agency_code=report["agency"] or ALL,
+                profile=profile,
+                as_of=as_of,
+                records=report["records"],
+                records_passed=report["records_passed"],
+                complete_records=report["complete_records"],
+                **{d: report["scores"][d] for d in (*DIMENSIONS, "overall")},
+                report=report,
+            )
+        )
+    lap("reports")
+
+    run_row.finished_at = dt.datetime.now(dt.UTC)
+    run_row.records_checked = len(rechecked)
+    run_row.records_rescored = scores.height
+    run_row.findings = stored_findings.height
+    run_row.timings = timings
+    audit.record(
+        session,
+        actor=actor,
+        action="quality:run:complete",
+        subject_type="quality_run",
+        subject_id=str(run_row.id),
+        data={
+            "kind": kind,
+            "profile": profile,
+            "as_of": as_of.isoformat(),
+            "agency": agency,
+            "records_checked": run_row.records_checked,
+            "findings": run_row.findings,
+            "rules_rerun": sorted(affected),
+        },
+    )
+    session.flush()
+    return RunSummary(
+        run_id=run_row.id,
+        kind=kind,
+        profile=profile,
+        as_of=as_of,
+        records_checked=run_row.records_checked,
+        records_rescored=run_row.records_rescored,
+        findings=run_row.findings,
+        rules_rerun=sorted(affected),
+        not_evaluated=record_result.not_evaluated + dataset_result.not_evaluated,
+        timings=timings,
+    )
+
+
+def database_identity(session: Session) -> str:
+    """A hash naming the database (URL without the password)."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def sync_snapshot(
+    session: Session,
+    snapshot: Snapshot,
+    *,
+    started: dt.datetime,
+    verify: bool,
+    settings: Settings,
+) -> pl.DataFrame:
+    """Bring the snapshot up to date with the database and return every current record.
+
+    Loads what changed since the snapshot's watermark; with ``verify`` (full runs) also
+    compares every record's keys with the database and reloads what differs, so a restored
+    backup or a failed run cannot leave stale rows behind."""
+    snapshot.source = database_identity(session)
+    margin = dt.timedelta(seconds=settings.quality_margin_seconds)
+    synced_at = snapshot.synced_at()
+    if synced_at is None or not snapshot.matches(snapshot.source):
+        population = load_frame(session, workdir=settings.quality_dir)
+        snapshot.replace(population, started)
+        return population
+    delta = load_frame(session, changed_since=synced_at - margin, workdir=settings.quality_dir)
+    loaded = snapshot.load()
+    assert loaded is not None
+    population = _merge(loaded, delta)
+    if not verify:
+        snapshot.add(delta, started)
+        return population
+    reload, gone = stale_ids(population, db_keys(session))
+    if reload:
+        fresh = load_frame(session, person_ids=reload, workdir=settings.quality_dir)
+        population = _merge(population, fresh)
+        delta = _merge(delta, fresh)
+    if gone:
+        population = population.filter(~pl.col(ID).is_in(gone))
+        snapshot.replace(population, started)
+    else:
+        snapshot.add(delta, started)
+    return population
+
+
+def _merge(base: pl.DataFrame, newer: pl.DataFrame) -> pl.DataFrame:
+    if newer.height == 0:
+        return base
+    return (
+        pl.concat([base, newer], how="vertical")
+        .unique(subset=[ID], keep="last", maintain_order=True)
+        .sort(ID)
+    )
+
+
+def _checked_json(session: Session, ids: pl.Series, checked_new: pl.DataFrame) -> pl.DataFrame:
+    """``checked`` JSON per record: this run's ratio counts over the stored ones."""
+    if checked_new.height:
+        pair = pl.format('"{}":{}', pl.col("rule_id"), pl.col("checked"))
+        new = (
+            checked_new.sort(ID, "rule_id")
+            .group_by(ID)
+            .agg(pair.str.join(","))
+            .select(ID, pl.concat_str(pl.lit("{"), pl.col("rule_id"), pl.lit("}")).alias("checked"))
+        )
+    else:
+        new = pl.DataFrame(schema={ID: pl.Int64, "checked": pl.String})
+    missing = ids.filter(~ids.is_in(new[ID].implode())).sort().to_list()
+    if missing:
+        old_rows: list[tuple[int, str]] = []
+        for chunk in _chunks(missing):
+            for pid, checked in session.execute(
+                select(QualityScore.person_id, QualityScore.checked).where(
+                    QualityScore.person_id.in_(chunk)
+                )
+            ):
+                old_rows.append((pid, orjson.dumps(checked or {}).decode()))
+        if old_rows:
+            new = pl.concat(
+                [
+                    new,
+                    pl.DataFrame(
+                        old_rows, schema={ID: pl.Int64, "checked": pl.String}, orient="row"
+                    ),
+                ]
+            )
+    return new
+
+
+def _scores(
+    session: Session,
+    *,
+    rescore: set[int],
+    full_in_memory: bool,
+    findings: pl.DataFrame,
+    checked_new: pl.DataFrame,
+    catalog: Catalog,
+    evaluated: set[str],
+    settings: Settings,
+) -> pl.DataFrame:
+    ids = pl.Series(ID, sorted(rescore), dtype=pl.Int64)
+    if full_in_memory:
+        all_findings = findings.select(pl.col("person_id").alias(ID), "rule_id")
+        checked = checked_new
+    else:
+        rows: list[tuple[int, str]] = []
+        for chunk in _chunks(ids.to_list()):
+            rows.extend(
+                session.execute(
+                    select(QualityFinding.person_id, QualityFinding.rule_id).where(
+                        QualityFinding.person_id.in_(chunk)
+                    )
+                ).all()
+            )
+        all_findings = pl.DataFrame(rows, schema={ID: pl.Int64, "rule_id": pl.String}, orient="row")
+        checked = _stored_checked(session, ids, checked_new)
+    return engine.score_records(
+        ids,
+        all_findings,
+        checked,
+        catalog=catalog,
+        evaluated=evaluated,
+        dimension_weights=settings.quality_weights,
+    )
+
+
+def _stored_checked(session: Session, ids: pl.Series, checked_new: pl.DataFrame) -> pl.DataFrame:
+    have = set(checked_new[ID].to_list())
+    missing = [i for i in ids.to_list() if i not in have]
+    rows: list[tuple[int, str, int]] = []
+    for chunk in _chunks(missing):
+        for pid, checked in session.execute(
+            select(QualityScore.person_id, QualityScore.checked).where(
+                QualityScore.person_id.in_(chunk)
+            )
+        ):
+            rows.extend((pid, rule_id, int(n)) for rule_id, n in (checked or {}).items())
+    old = pl.DataFrame(
+        rows, schema={ID: pl.Int64, "rule_id": pl.String, "checked": pl.Int64}, orient="row"
+    )
+    return pl.concat([checked_new, old], how="vertical")
+
+
+def _write_scores(session: Session, rows: pl.DataFrame) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        _write_frame(session, QualityScore.__table__, rows)
+        return
+    dicts = rows.with_columns(
+        pl.col("checked").map_elements(orjson.loads, return_dtype=pl.Object)
+    ).to_dicts()
+    for i in range(0, len(dicts), 5000):
+        session.execute(insert(QualityScore), dicts[i : i + 5000])
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+def agency_reports(
+    session: Session,
+    *,
+    profile: str,
+    as_of: dt.date,
+    not_evaluated: list[dict[str, Any]],
+    agencies: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The §7 report of every managing agency with scored records, and of all of them."""
+    score_cols = [func.avg(getattr(QualityScore, d)).label(d) for d in (*DIMENSIONS, "overall")]
+    base = select(
+        QualityScore.managing_agency_code,
+        func.count().label("records"),
+        func.sum(func.cast(QualityScore.passed, type_=QualityScore.errors.type)).label("passed"),
+        func.sum(func.cast(QualityScore.complete, type_=QualityScore.errors.type)).label(
+            "complete"
+        ),
+        *score_cols,
+    ).group_by(QualityScore.managing_agency_code)
+    if agencies is not None:
+        base = base.where(QualityScore.managing_agency_code.in_(list(agencies)))
+    per_agency = {row[0]: row for row in session.execute(base)}
+    counts = select(
+        QualityFinding.managing_agency_code,
+        QualityFinding.category,
+        QualityFinding.rule_id,
+        QualityFinding.severity,
+        func.count(),
+    ).group_by(
+        QualityFinding.managing_agency_code,
+        QualityFinding.category,
+        QualityFinding.rule_id,
+        QualityFinding.severity,
+    )
+    if agencies is not None:
+        counts = counts.where(QualityFinding.managing_agency_code.in_(list(agencies)))
+    by_cat: dict[str, dict[str, dict[str, int]]] = {}
+    by_rule: dict[str, dict[str, dict[str, int]]] = {}
+    for code, category, rule_id, severity, n in session.execute(counts):
+        for key in (code, ALL):
+            cat = by_cat.setdefault(key, {}).setdefault(category, {})
+            cat[severity] = cat.get(severity, 0) + int(n)
+            rule = by_rule.setdefault(key, {}).setdefault(rule_id, {})
+            rule[severity] = rule.get(severity, 0) + int(n)
+
+    def report(code: str | None, rows: list[Any]) -> dict[str, Any]:
+        n = sum(int(r.records) for r in rows)
+        key = code or ALL
+
+        def mean(name: str) -> float:
+            if not n:
+                return 100.0
+            return round(sum(float(getattr(r, name)) * int(r.records) for r in rows) / n, 1)
+
+        return {
+            "agency": code,
+            "profile": profile,
+            "as_of": as_of.isoformat(),
+            "records": n,
+            "records_passed": sum(int(r.passed or 0) for r in rows),
+            "complete_records": round(100.0 * sum(int(r.complete or 0) for r in rows) / n, 1)
+            if n
+            else 100.0,
+            "scores": {d: mean(d) for d in (*DIMENSIONS, "overall")},
+            "findings_by_category": dict(sorted(by_cat.get(key, {}).items())),
+            "findings_by_rule": dict(sorted(by_rule.get(key, {}).items())),
+            "not_evaluated": not_evaluated,
+        }
+
+    out = [report(code, [row]) for code, row in sorted(per_agency.items())]
+    out.append(report(None, list(per_agency.values())))
+    return out
+
+
+def subtree_report(session: Session, agency: str, run: QualityRun) -> dict[str, Any]:
+    """The §7 report of ``agency``'s subtree, from the current scores."""
+    codes = agency_codes(session, agency)
+    reports = agency_reports(
+        session,
+        profile=run.profile,
+        as_of=run.as_of,
+        not_evaluated=run.not_evaluated,
+        agencies=codes,
+    )
+    total = reports[-1]
+    total["agency"] = agency
+    return total
+
+
+def trend(session: Session, agency: str | None, *, limit: int = 12) -> list[QualityAgencyScore]:
+    """The agency's (or everyone's, ``None``) scores over the last runs, oldest first."""
+    rows = list(
+        session.execute(
+            select(QualityAgencyScore)
+            .where(QualityAgencyScore.agency_code == (agency or ALL))
+            .order_by(QualityAgencyScore.run_id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+    return rows[::-1]
+
+
+def unit_exists(session: Session, code: str) -> bool:
+    """True when an org unit ``code`` exists."""
+    return session.execute(select(OrgUnit.id).where(OrgUnit.code == code)).first() is not None
+
+
+# --- reading findings and scores -----------------------------------------------------------
+
+
+def _rule_message(catalog: Catalog, rule_id: str) -> str:
+    spec = catalog.rule_by_id.get(rule_id)
+    return f"{spec.description_vi} / {spec.description_en}" if spec else rule_id
+
+
+def _json_value(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def iter_findings(
+    session: Session,
+    *,
+    agency: str | None = None,
+    rule_id: str | None = None,
+    severity: str | None = None,
+    personal_id: str | None = None,
+    limit: int | None = None,
+    with_names: bool = False,
+) -> Iterable[dict[str, Any]]:
+    """Current findings in the §6 format, sorted by personal_id, rule id, field
+    (``with_names``: plus ``birth_name``, for the agency's work sheet)."""
+    catalog = get_catalog()
+    stmt = (
+        select(QualityFinding, Person.birth_name)
+        .outerjoin(Person, Person.id == QualityFinding.person_id)
+        .order_by(QualityFinding.personal_id, QualityFinding.rule_id, QualityFinding.field)
+    )
+    if agency is not None:
+        stmt = stmt.where(QualityFinding.managing_agency_code.in_(agency_codes(session, agency)))
+    if rule_id is not None:
+        stmt = stmt.where(QualityFinding.rule_id == rule_id)
+    if severity is not None:
+        stmt = stmt.where(QualityFinding.severity == severity)
+    if personal_id is not None:
+        stmt = stmt.where(QualityFinding.personal_id == personal_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    for f, name in session.execute(stmt.execution_options(yield_per=5000)):
+        out = {
+            "personal_id": f.personal_id,
+            "managing_agency_code": f.managing_agency_code,
+            "rule_id": f.rule_id,
+            "dimension": f.dimension,
+            "category": f.category,
+            "severity": f.severity,
+            "field": f.field,
+            "value": _json_value(f.value),
+            "expected": _json_value(f.expected),
+            "related": f.related,
+            "message": _rule_message(catalog, f.rule_id),
+        }
+        if with_names:
+            out["birth_name"] = name
+        yield out
+
+
+def count_findings(session: Session, *, agency: str | None = None) -> int:
+    """How many current findings (in ``agency``'s subtree)."""
+    stmt = select(func.count()).select_from(QualityFinding)
+    if agency is not None:
+        stmt = stmt.where(QualityFinding.managing_agency_code.in_(agency_codes(session, agency)))
+    return int(session.execute(stmt).scalar_one())
+
+
+def record_scores(
+    session: Session, *, agency: str | None = None, limit: int = 50, worst_first: bool = True
+) -> list[QualityScore]:
+    """Current per-record scores (worst first by default)."""
+    stmt = select(QualityScore)
+    if agency is not None:
+        stmt = stmt.where(QualityScore.managing_agency_code.in_(agency_codes(session, agency)))
+    order = QualityScore.overall.asc() if worst_first else QualityScore.overall.desc()
+    stmt = stmt.order_by(order, QualityScore.personal_id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def latest_agency_scores(
+    session: Session, *, agency: str | None = None
+) -> list[QualityAgencyScore]:
+    """Each managing agency's row of the latest run (in ``agency``'s subtree)."""
+    latest = session.execute(select(func.max(QualityAgencyScore.run_id))).scalar()
+    if latest is None:
+        return []
+    stmt = select(QualityAgencyScore).where(QualityAgencyScore.run_id == latest)
+    if agency is not None:
+        stmt = stmt.where(QualityAgencyScore.agency_code.in_(agency_codes(session, agency)))
+    return list(session.execute(stmt.order_by(QualityAgencyScore.agency_code)).scalars())
+
+
+def audit_read(session: Session, *, actor: str, what: str, agency: str | None, count: int) -> None:
+    """Audit a read of personal data (findings name people and their values)."""
+    audit.record(
+        session,
+        actor=actor,
+        action=f"quality:{what}:read",
+        subject_type="quality_finding",
+        subject_id=agency or ALL,
+        data={"agency": agency, "rows": count},
+    )

@@ -1,0 +1,535 @@
+"""The records as a Polars frame, and the analytic snapshot that keeps it between runs.
+
+The quality engine checks a frame with one row per current record version: the catalogue's
+scalars as typed columns, each table as a list of structs, and the record metadata in
+columns that start with ``_`` (:data:`META_SCHEMA`). Building it from the database means
+reading every dossier (about 7 KB of JSON each): :func:`load_frame` streams the rows out of
+the database into a CSV file and lets DuckDB parse the JSON in parallel (a per-record
+Python loop would take minutes for a million records).
+
+:class:`Snapshot` keeps the last frame as Parquet under ``HOSO_QUALITY_DIR``: a base file
+plus delta files of the records changed since, merged on read (last write wins per
+``_id``) and compacted when the deltas grow. It is derived data — delete it and the next
+run rebuilds it — and it is never the source of truth for what a run re-checks: the
+database's ``quality_run`` watermark is (see ``service.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import polars as pl
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from hoso.catalog.loader import Catalog, FieldDef, get_catalog
+from hoso.people.models import Person, PersonVersion
+from hoso.quality.rules import ID
+
+UTC = pl.Datetime("us", "UTC")
+
+META_SCHEMA: dict[str, Any] = {
+    ID: pl.Int64,
+    "_personal_id": pl.String,
+    "_agency": pl.String,
+    "_unit": pl.String,
+    "_version": pl.Int64,
+    "_hash": pl.String,
+    "_status": pl.String,
+    "_person_status": pl.String,
+    "_created_at": UTC,
+    "_updated_at": UTC,
+    "_changed_at": UTC,
+    "_approved_at": UTC,
+    "_approved_hash": pl.String,
+    "_synced_at": UTC,
+}
+"""Metadata columns (``_changed_at``: the last data or status change, for the watermark)."""
+
+_DUCK_META = {
+    ID: "BIGINT",
+    "_personal_id": "VARCHAR",
+    "_agency": "VARCHAR",
+    "_unit": "VARCHAR",
+    "_version": "BIGINT",
+    "_hash": "VARCHAR",
+    "_status": "VARCHAR",
+    "_person_status": "VARCHAR",
+    "_created_at": "TIMESTAMPTZ",
+    "_updated_at": "TIMESTAMPTZ",
+    "_changed_at": "TIMESTAMPTZ",
+    "_approved_at": "TIMESTAMPTZ",
+    "_approved_hash": "VARCHAR",
+    "_synced_at": "TIMESTAMPTZ",
+}
+
+
+# --- schema from the catalogue ---------------------------------------------------------------
+
+
+def _leaf_dtype(leaf: FieldDef) -> Any:
+    if leaf.type in ("integer", "year"):
+        base: Any = pl.Int64
+    elif leaf.type == "boolean":
+        base = pl.Boolean
+    else:
+        base = pl.String
+    return pl.List(base) if leaf.multiple else base
+
+
+def _leaf_duck(leaf: FieldDef) -> Any:
+    if leaf.type in ("integer", "year"):
+        base: Any = "BIGINT"
+    elif leaf.type == "boolean":
+        base = "BOOLEAN"
+    elif leaf.type == "image":
+        base = "JSON"
+    else:
+        base = "VARCHAR"
+    return [base] if leaf.multiple else base
+
+
+def data_schema(catalog: Catalog | None = None) -> dict[str, Any]:
+    """Polars dtypes of the data columns: scalars, then tables as lists of structs."""
+    catalog = catalog or get_catalog()
+    out: dict[str, Any] = {}
+    for f in catalog.fields:
+        if f.is_table:
+            out[f.code] = pl.List(pl.Struct({c.code: _leaf_dtype(c) for c in f.columns}))
+        else:
+            out[f.code] = _leaf_dtype(f)
+    return out
+
+
+def frame_schema(catalog: Catalog | None = None) -> dict[str, Any]:
+    """Every column of a records frame: metadata, then data."""
+    return {**META_SCHEMA, **data_schema(catalog)}
+
+
+def _duck_structure(catalog: Catalog) -> str:
+    out: dict[str, Any] = {}
+    for f in catalog.fields:
+        if f.is_table:
+            out[f.code] = [{c.code: _leaf_duck(c) for c in f.columns}]
+        else:
+            out[f.code] = _leaf_duck(f)
+    return json.dumps(out, ensure_ascii=False)
+
+
+def empty_frame(catalog: Catalog | None = None) -> pl.DataFrame:
+    """A records frame without rows."""
+    return pl.DataFrame(schema=frame_schema(catalog))
+
+
+def _conform(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Columns in schema order with the schema's dtypes (missing columns as nulls)."""
+    schema = frame_schema(catalog)
+    cols = []
+    for name, dtype in schema.items():
+        if name in frame.columns:
+            cols.append(pl.col(name).cast(dtype))
+        else:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select(cols)
+
+
+# --- frames from documents (tests, small inputs) -----------------------------------------------
+
+
+def frame_from_documents(
+    records: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    catalog: Catalog | None = None,
+) -> pl.DataFrame:
+    """A records frame from ``(meta, data)`` pairs (meta keys as in :data:`META_SCHEMA`).
+
+    Image leaves are kept as their JSON text, as the database path does."""
+    catalog = catalog or get_catalog()
+    images = [f.code for f in catalog.scalars if f.type == "image"]
+    rows: list[dict[str, Any]] = []
+    for meta, data in records:
+        row = dict(meta)
+        for key, value in data.items():
+            if key in images and value is not None and not isinstance(value, str):
+                value = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+            row[key] = value
+        rows.append(row)
+    schema = frame_schema(catalog)
+    known = [{k: v for k, v in r.items() if k in schema} for r in rows]
+    return pl.DataFrame(known, schema=schema, strict=False)
+
+
+# --- frames from the database ------------------------------------------------------------------
+
+
+def current_rows_query(
+    *,
+    person_ids: Sequence[int] | None = None,
+    changed_since: dt.datetime | None = None,
+    agency_prefix: str | None = None,
+) -> Select[*tuple[Any, ...]]:
+    """Current versions with their metadata, as the columns :func:`load_frame` expects."""
+    approved = aliased(PersonVersion)
+    last_approved = (
+        select(func.max(PersonVersion.version))
+        .where(PersonVersion.person_id == Person.id, PersonVersion.approved_version.is_not(None))
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    current = aliased(PersonVersion)
+    changed = func.coalesce(
+        case(
+            (current.status_changed_at > Person.updated_at, current.status_changed_at),
+            else_=Person.updated_at,
+        ),
+        Person.updated_at,
+    )
+    stmt = (
+        select(
+            Person.id,
+            Person.personal_id,
+            Person.managing_agency_code,
+            Person.employing_unit_code,
+            Person.current_version,
+            Person.current_content_hash,
+            current.status,
+            Person.status,
+            Person.created_at,
+            Person.updated_at,
+            changed,
+            approved.approval["approved_at"].as_string(),
+            approved.content_hash,
+            case((approved.status == "SYNCED", approved.status_changed_at), else_=None),
+            current.data,
+        )
+        .join(
+            current,
+            and_(current.person_id == Person.id, current.version == Person.current_version),
+        )
+        .outerjoin(
+            approved, and_(approved.person_id == Person.id, approved.version == last_approved)
+        )
+        .order_by(Person.id)
+    )
+    if person_ids is not None:
+        stmt = stmt.where(Person.id.in_(list(person_ids)))
+    if changed_since is not None:
+        status_changed = select(PersonVersion.person_id).where(
+            PersonVersion.status_changed_at >= changed_since
+        )
+        stmt = stmt.where(or_(Person.updated_at >= changed_since, Person.id.in_(status_changed)))
+    if agency_prefix is not None:
+        stmt = stmt.where(Person.managing_agency_code == agency_prefix)
+    return stmt
+
+
+_CSV_COLUMNS = [*list(_DUCK_META), "data"]
+
+
+def keys_query() -> Select[*tuple[Any, ...]]:
+    """``(_id, _version, _hash, _status, _changed_at)`` of every current record: what a
+    snapshot row must match to be current."""
+    current = aliased(PersonVersion)
+    return (
+        select(
+            Person.id,
+            Person.current_version,
+            Person.current_content_hash,
+            current.status,
+            func.coalesce(current.status_changed_at, Person.updated_at),
+            Person.updated_at,
+        )
+        .join(
+            current,
+            and_(current.person_id == Person.id, current.version == Person.current_version),
+        )
+        .order_by(Person.id)
+    )
+
+
+KEY_SCHEMA: dict[str, Any] = {
+    ID: pl.Int64,
+    "_version": pl.Int64,
+    "_hash": pl.String,
+    "_status": pl.String,
+    "_status_at": UTC,
+    "_updated_at": UTC,
+}
+
+
+def db_keys(session: Session) -> pl.DataFrame:
+    """The keys of every current record (COPY on PostgreSQL)."""
+    stmt = keys_query()
+    if session.get_bind().dialect.name == "postgresql":
+        sql = _compile_pg(stmt)
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        buf = bytearray()
+        with raw.cursor() as cur:
+            cur.execute("SET LOCAL TimeZone = 'UTC'")
+            with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+                for chunk in copy:
+                    buf += chunk
+        if not buf:
+            return pl.DataFrame(schema=KEY_SCHEMA)
+        frame = pl.read_csv(
+            bytes(buf),
+            has_header=False,
+            new_columns=list(KEY_SCHEMA),
+            schema_overrides={k: (pl.String if k in ("_status_at", "_updated_at") else v)
+                              for k, v in KEY_SCHEMA.items()},
+        )  # fmt: skip
+        return frame.with_columns(
+            pl.col("_status_at", "_updated_at").str.to_datetime(time_zone="UTC", time_unit="us")
+        )
+    rows = [
+        (pid, version, hash_, status, _aware(status_at), _aware(updated))
+        for pid, version, hash_, status, status_at, updated in session.execute(stmt)
+    ]
+    return pl.DataFrame(rows, schema=KEY_SCHEMA, orient="row")
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def stale_ids(snapshot_frame: pl.DataFrame, keys: pl.DataFrame) -> tuple[list[int], list[int]]:
+    """``(to reload, to drop)``: records whose snapshot row no longer matches the database,
+    and snapshot rows the database no longer has."""
+    have = snapshot_frame.select(
+        ID, "_version", "_hash", "_status",
+        pl.col("_changed_at").alias("_snap_changed"), pl.col("_updated_at").alias("_snap_upd"),
+    )  # fmt: skip
+    joined = keys.join(have, on=ID, how="left", suffix="_snap")
+    stale = joined.filter(
+        pl.col("_version_snap").is_null()
+        | (pl.col("_version") != pl.col("_version_snap"))
+        | (pl.col("_hash") != pl.col("_hash_snap"))
+        | (pl.col("_status") != pl.col("_status_snap"))
+        | (pl.col("_updated_at") != pl.col("_snap_upd"))
+        | (pl.max_horizontal("_status_at", "_updated_at") > pl.col("_snap_changed"))
+    )
+    gone = have.join(keys.select(ID), on=ID, how="anti")
+    return stale[ID].to_list(), gone[ID].to_list()
+
+
+def _timestamp(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return str(value.isoformat())
+    return str(value)
+
+
+def _compile_pg(stmt: Select[*tuple[Any, ...]]) -> str:
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _write_csv_sqlalchemy(session: Session, stmt: Select[*tuple[Any, ...]], path: Path) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(_CSV_COLUMNS)
+        for row in session.execute(stmt).yield_per(2000):
+            (pid, personal_id, agency, unit, version, hash_, vstatus, pstatus, created, updated,
+             changed, approved_at, approved_hash, synced, data) = row  # fmt: skip
+            if not isinstance(data, str):
+                data = orjson.dumps(data).decode()
+            writer.writerow(
+                [pid, personal_id, agency, unit or "", version, hash_, vstatus, pstatus,
+                 _timestamp(created), _timestamp(updated), _timestamp(changed),
+                 approved_at or "", approved_hash or "", _timestamp(synced), data]
+            )  # fmt: skip
+            count += 1
+    return count
+
+
+def _write_csv_postgresql(session: Session, stmt: Select[*tuple[Any, ...]], path: Path) -> int:
+
+    sql = _compile_pg(stmt)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    count = 0
+    with path.open("wb") as fh:
+        fh.write((",".join(_CSV_COLUMNS) + "\n").encode())
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+            for chunk in copy:
+                fh.write(chunk)
+    with path.open("rb") as fh:
+        count = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
+    return count
+
+
+def load_frame(
+    session: Session,
+    *,
+    person_ids: Sequence[int] | None = None,
+    changed_since: dt.datetime | None = None,
+    agency: str | None = None,
+    catalog: Catalog | None = None,
+    workdir: Path | None = None,
+) -> pl.DataFrame:
+    """Current versions from the database as a records frame (DuckDB parses the JSON)."""
+    catalog = catalog or get_catalog()
+    stmt = current_rows_query(
+        person_ids=person_ids, changed_since=changed_since, agency_prefix=agency
+    )
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp:
+        csv_path = Path(tmp) / "rows.csv"
+        if session.get_bind().dialect.name == "postgresql":
+            count = _write_csv_postgresql(session, stmt, csv_path)
+        else:
+            count = _write_csv_sqlalchemy(session, stmt, csv_path)
+        if count == 0:
+            return empty_frame(catalog)
+        parquet = Path(tmp) / "rows.parquet"
+        _csv_to_parquet(csv_path, parquet, catalog)
+        frame = pl.read_parquet(parquet)
+    return _conform(frame, catalog)
+
+
+def _csv_to_parquet(csv_path: Path, parquet: Path, catalog: Catalog) -> None:
+    columns = {**_DUCK_META, "data": "VARCHAR"}
+    structure = _duck_structure(catalog).replace("'", "''")
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        threads = os.cpu_count() or 2
+        con.execute(f"SET threads = {threads}")
+        meta_cols = ", ".join(f'"{c}"' for c in _DUCK_META)
+        columns_sql = ", ".join(f"'{k}': '{v}'" for k, v in columns.items())
+        con.execute(
+            f"""
+            COPY (
+              SELECT {meta_cols}, unnest(json_transform(data, '{structure}'))
+              FROM read_csv('{csv_path}', header = true, columns = {{{columns_sql}}},
+                            quote = '"', escape = '"', max_line_size = 67108864)
+            ) TO '{parquet}' (FORMAT parquet)
+            """
+        )
+    finally:
+        con.close()
+
+
+# --- the snapshot ---------------------------------------------------------------------------
+
+
+class Snapshot:
+    """The last records frame as Parquet files: ``base.parquet`` + ``delta-N.parquet``."""
+
+    MAX_DELTAS = 8
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def _manifest(self) -> Path:
+        return self.directory / "manifest.json"
+
+    def manifest(self) -> dict[str, Any]:
+        """``{"parts": [...], "synced_at": ISO or null, "catalog": version}``."""
+        try:
+            data: dict[str, Any] = json.loads(self._manifest.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"parts": [], "synced_at": None}
+        return data
+
+    def exists(self) -> bool:
+        """True when a base part is there."""
+        return bool(self.manifest()["parts"])
+
+    def synced_at(self) -> dt.datetime | None:
+        """The watermark of the newest part (changes at or after it may be missing)."""
+        value = self.manifest().get("synced_at")
+        return dt.datetime.fromisoformat(value) if value else None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """An exclusive lock for the duration of a run (one writer at a time)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / ".lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def load(self, columns: Sequence[str] | None = None) -> pl.DataFrame | None:
+        """The merged frame (the last write of each ``_id``), or None without a snapshot."""
+        parts = self.manifest()["parts"]
+        if not parts:
+            return None
+        wanted = None if columns is None else list(dict.fromkeys([ID, *columns]))
+        frames = [pl.read_parquet(self.directory / p, columns=wanted) for p in parts]
+        frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+        if len(frames) > 1:
+            frame = frame.unique(subset=[ID], keep="last", maintain_order=True).sort(ID)
+        return frame
+
+    def _write(self, frame: pl.DataFrame, name: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = self.directory / f".{name}.tmp"
+        frame.write_parquet(tmp, compression="zstd", compression_level=1)
+        os.replace(tmp, self.directory / name)
+
+    def _save_manifest(self, parts: list[str], synced_at: dt.datetime) -> None:
+        tmp = self.directory / ".manifest.tmp"
+        data = {"parts": parts, "synced_at": synced_at.isoformat(), "source": self.source}
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, self._manifest)
+
+    source: str = ""
+    """Which database the snapshot mirrors (a hash of its URL): another one means a rebuild."""
+
+    def matches(self, source: str) -> bool:
+        """True when the snapshot exists and mirrors the database ``source``."""
+        return self.exists() and self.manifest().get("source") == source
+
+    def replace(self, frame: pl.DataFrame, synced_at: dt.datetime) -> None:
+        """Make ``frame`` the whole snapshot (old parts removed)."""
+        old = self.manifest()["parts"]
+        generation = len(old) + int(dt.datetime.now(dt.UTC).timestamp())
+        name = f"base-{generation}.parquet"
+        self._write(frame, name)
+        self._save_manifest([name], synced_at)
+        for part in old:
+            if part != name:
+                (self.directory / part).unlink(missing_ok=True)
+
+    def add(self, frame: pl.DataFrame, synced_at: dt.datetime) -> None:
+        """Add the changed records ``frame`` (compacting when there are many deltas)."""
+        parts = list(self.manifest()["parts"])
+        if not parts:
+            self.replace(frame, synced_at)
+            return
+        if frame.height == 0:
+            self._save_manifest(parts, synced_at)
+            return
+        if len(parts) >= self.MAX_DELTAS:
+            merged = self.load()
+            assert merged is not None
+            merged = pl.concat([merged, frame], how="vertical").unique(
+                subset=[ID], keep="last", maintain_order=True
+            )
+            self.replace(merged.sort(ID), synced_at)
+            return
+        name = f"delta-{len(parts)}-{int(dt.datetime.now(dt.UTC).timestamp() * 1000)}.parquet"
+        self._write(frame, name)
+        self._save_manifest([*parts, name], synced_at)
