@@ -116,6 +116,7 @@ def load(
             errors_path=DEFAULT_VAR_DIR / "demo_import_errors.jsonl",
         )
         console.print(report.summary())
+    _quality(console)
     passwords_file = DEFAULT_VAR_DIR / "demo_users.txt"
     lines = []
     with unit_of_work() as session:
@@ -139,6 +140,24 @@ def load(
     )
     console.print(
         Path(passwords_file).read_text(encoding="utf-8") if passwords_file.exists() else ""
+    )
+
+
+def _quality(console: Console) -> None:
+    """A first quality run and cleaning proposals, so the quality pages have content."""
+    from hoso.quality import cleaning
+    from hoso.quality import service as quality_service
+
+    with unit_of_work() as session:
+        if quality_service.last_run(session, get_settings().quality_profile) is not None:
+            return
+        summary = quality_service.run(session, actor="demo", full=True)
+        proposed = cleaning.propose(session, principal=operator())
+    console.print(
+        f"Kiểm tra chất lượng: {summary.records_checked:,} hồ sơ, {summary.findings:,} phát "
+        f"hiện, {proposed.created:,} đề xuất làm sạch / quality run: "
+        f"{summary.records_checked:,} records, {summary.findings:,} findings, "
+        f"{proposed.created:,} cleaning proposals"
     )
 
 

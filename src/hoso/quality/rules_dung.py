@@ -122,11 +122,8 @@ class _Cells:
     def flat(self, column: str) -> pl.LazyFrame:
         """A lazy query of :meth:`values` (for :func:`_prefetch`)."""
         expr = pl.col(self.table).list.eval(pl.element().struct.field(column))
-        return (
-            self.frame.lazy()
-            .select(expr.alias(column))
-            .explode(column, empty_as_null=False, keep_nulls=False)
-        )
+        flat = expr.explode(empty_as_null=False, keep_nulls=False)
+        return self.frame.lazy().select(flat.alias(column))
 
     def keep(self, column: str, values: pl.Series) -> None:
         """Cache ``values`` as :meth:`values` of ``column``."""
@@ -136,19 +133,19 @@ class _Cells:
         """True when :meth:`values` of ``column`` is cached."""
         return column in self._values
 
-    def repeated(self, exprs: dict[str, pl.Expr]) -> pl.LazyFrame:
-        """Record-level ``exprs`` repeated for every row of the record (flat, lazy)."""
-        return (
-            self.frame.lazy()
-            .select(*(e.alias(name) for name, e in exprs.items()), _n=self._lengths)
+    def repeated(self, values: pl.Series) -> pl.Series:
+        """A record-level series (one value per record of the frame) repeated for every row
+        of the record (flat)."""
+        owner = (
+            pl.DataFrame({"n": self._lengths})
             .select(
-                pl.exclude("_n").gather(
-                    pl.int_range(pl.len(), dtype=pl.UInt32)
-                    .repeat_by("_n")
-                    .explode(empty_as_null=False, keep_nulls=False)
-                )
+                pl.int_range(pl.len(), dtype=pl.UInt32)
+                .repeat_by("n")
+                .explode(empty_as_null=False, keep_nulls=False)
             )
+            .to_series()
         )
+        return values.gather(owner)
 
     def candidates(self, mask: pl.Series, **columns: pl.Series) -> pl.DataFrame:
         """``_o`` (the record's row in the frame), ``_i`` (the row in the table) and
@@ -245,11 +242,6 @@ def _filled(col: pl.Expr, leaf: FieldDef) -> pl.Expr:
     if leaf.type in _NUMERIC or leaf.type == "boolean":
         return col.is_not_null()
     return col.is_not_null() & (col.cast(pl.String).str.strip_chars() != "")
-
-
-def _mask(values: pl.Series, expr: pl.Expr, **columns: pl.Series) -> pl.Series:
-    """``expr`` over ``v`` = ``values`` (and ``columns``) as a boolean series, null = false."""
-    return pl.DataFrame({"v": values, **columns}).select(expr.fill_null(False)).to_series()
 
 
 def _cell_hits(
@@ -957,31 +949,26 @@ def dung_011(ctx: Context) -> pl.DataFrame:
     exact = _comparable(v) & _comparable(born) & before(v, born)
     by_table = _by_table(ctx, leaves)
     _prefetch(ctx, by_table)
-    # The cheap masks of every table at once (in parallel): the cell against the record's
-    # date of birth repeated for each row, as text, or its year for a year column.
-    birth_year = as_text(dob).str.slice(0, 4).cast(pl.Int64, strict=False)
-    queries = []
+    # The cheap mask: the cell against the record's date of birth repeated for each row,
+    # as text (before implies less as text), or against its year for a year column.
+    frame_dob = ctx.frame.select(as_text(dob).alias("d"))["d"]
+    frame_year = frame_dob.str.slice(0, 4).cast(pl.Int64, strict=False)
     for table, columns in by_table.items():
         cells = _cells(ctx, table)
-        flat = pl.LazyFrame({leaf.code: cells.values(leaf.code) for leaf in columns})
-        repeated = cells.repeated({"_dob": as_text(dob), "_year": birth_year})
-        tests = [
-            (
-                pl.col(leaf.code) <= pl.col("_year")
-                if leaf.type in _NUMERIC
-                else pl.col(leaf.code) < pl.col("_dob")
-            )
-            .fill_null(False)
-            .alias(leaf.code)
-            for leaf in columns
-        ]
-        queries.append(pl.concat([flat, repeated], how="horizontal").select(tests))
-    for (table, columns), masks in zip(by_table.items(), pl.collect_all(queries), strict=True):
-        cells = _cells(ctx, table)
+        numeric = any(leaf.type in _NUMERIC for leaf in columns)
+        texts = any(leaf.type not in _NUMERIC for leaf in columns)
+        born_text = cells.repeated(frame_dob) if texts else None
+        born_year = cells.repeated(frame_year) if numeric else None
         for leaf in columns:
             values = cells.values(leaf.code)
+            if leaf.type in _NUMERIC:
+                assert born_year is not None
+                mask = values <= born_year
+            else:
+                assert born_text is not None
+                mask = values < born_text
             hit = _cell_hits(
-                cells, leaf, values, masks[leaf.code], exact, record={"_dob": "date_of_birth"}
+                cells, leaf, values, mask.fill_null(False), exact, record={"_dob": "date_of_birth"}
             )
             parts.append(hit)
     return concat(parts)
