@@ -20,12 +20,13 @@ import io
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 import polars as pl
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from hoso.audit import service as audit
@@ -37,7 +38,7 @@ from hoso.orgs.models import OrgUnit
 from hoso.people.models import Person, PersonVersion
 from hoso.quality import engine
 from hoso.quality.calendar import WorkingCalendar
-from hoso.quality.engine import DIMENSIONS, CheckResult, NotEvaluated
+from hoso.quality.engine import DIMENSIONS, NotEvaluated
 from hoso.quality.models import QualityAgencyScore, QualityFinding, QualityRun, QualityScore
 from hoso.quality.rules import APPROVAL, DATASET, ID, META, Context, implementations
 from hoso.quality.snapshot import Snapshot, db_keys, load_frame, stale_ids
@@ -70,6 +71,19 @@ class RunSummary:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _stopwatch(into: dict[str, float]) -> Callable[[str], None]:
+    """``lap(name)`` records the seconds since the previous lap under ``name``."""
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        into[name] = round(now - clock, 3)
+        clock = now
+
+    return lap
+
+
 # --- fingerprints --------------------------------------------------------------------------
 
 
@@ -80,6 +94,21 @@ def _codelist_digest(catalog: Catalog, list_id: str) -> str:
     h = hashlib.sha256()
     for code in sorted(codes.codes.values(), key=lambda c: c.code):
         h.update(orjson.dumps([code.code, str(code.valid_from), str(code.valid_to), code.extra]))
+    return h.hexdigest()[:16]
+
+
+def _code_digest(code: CodeType) -> str:
+    """A digest of a function's code that is the same in every process (nested code objects
+    by their own digest, not their address)."""
+    h = hashlib.sha256(code.co_code)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            h.update(_code_digest(const).encode())
+        elif isinstance(const, frozenset):  # set order follows the per-process string hash
+            h.update(repr(sorted(map(repr, const))).encode())
+        else:
+            h.update(repr(const).encode())
+    h.update(repr(code.co_names).encode())
     return h.hexdigest()[:16]
 
 
@@ -111,8 +140,7 @@ def fingerprints(
             *(f"{name}:{_codelist_digest(catalog, name)}" for name in sorted(lists)),
         ]
         if impl is not None:
-            code = impl.fn.__code__
-            parts.append(hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest())
+            parts.append(_code_digest(impl.fn.__code__))
             if impl.time_dependent:
                 parts.append(as_of.isoformat())
         out[spec.id] = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
@@ -194,6 +222,15 @@ def _delete_findings(
         session.execute(stmt.where(QualityFinding.person_id.in_(chunk)))
 
 
+def _clear(session: Session, model: Any) -> None:
+    """Empty a table in the run's transaction (TRUNCATE on PostgreSQL: a full run replaces
+    every row, and deleting a million rows one by one costs seconds)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"TRUNCATE {model.__tablename__}"))
+    else:
+        session.execute(delete(model))
+
+
 def _write_frame(session: Session, table: Any, frame: pl.DataFrame) -> None:
     """Insert ``frame`` (columns named as the table's) — COPY on PostgreSQL."""
     if frame.height == 0:
@@ -240,13 +277,7 @@ def run(
     as_of = as_of or today()
     note = progress or (lambda _m: None)
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
+    lap = _stopwatch(timings)
 
     scope_codes = agency_codes(session, agency) if agency else None
     calendar = (
@@ -261,13 +292,35 @@ def run(
     # A run scoped to one agency re-checks that whole subtree (it does not move the
     # watermark of the runs over every agency).
     kind = "full" if full or previous is None or agency else "incremental"
+    affected: set[str] = set()
+    if kind == "incremental":
+        assert previous is not None
+        old = previous.fingerprints or {}
+        affected = {
+            rule_id
+            for rule_id, fp in prints.items()
+            if old.get(rule_id) != fp and catalog.rule_by_id[rule_id].scope == "record"
+        }
+        if affected:
+            # A changed rule, parameter, code list or as-of date touches every record:
+            # re-check them all (with every rule, so that the stored findings and the
+            # ratio counts of the scores stay complete).
+            kind = "full"
+    light = kind == "incremental"
     snapshot = Snapshot(settings.quality_dir)
 
     with snapshot.locked():
         note("đồng bộ ảnh chụp dữ liệu / syncing the snapshot")
-        population = sync_snapshot(
-            session, snapshot, started=started, verify=kind == "full", settings=settings
-        ).rechunk()
+        population, delta = sync_snapshot(
+            session,
+            snapshot,
+            started=started,
+            verify=not light,
+            settings=settings,
+            laps=timings,
+            columns=POPULATION_COLUMNS if light else None,
+        )
+        population = population.rechunk()
         lap("snapshot")
 
     scope = (
@@ -279,18 +332,15 @@ def run(
     if population.height > 1:
         inputs.add(DATASET)
 
-    affected: set[str] = set()
-    if kind == "incremental":
+    if light:
         assert previous is not None
         since = previous.watermark - dt.timedelta(seconds=settings.quality_margin_seconds)
-        changed = changed_person_ids(session, since)
-        frame = scope.filter(pl.col(ID).is_in(sorted(changed)))
-        old = previous.fingerprints or {}
-        affected = {
-            rule_id
-            for rule_id, fp in prints.items()
-            if old.get(rule_id) != fp and catalog.rule_by_id[rule_id].scope == "record"
-        }
+        changed = sorted(changed_person_ids(session, since))
+        frame = delta.filter(pl.col(ID).is_in(changed))
+        missing = sorted(set(changed) - set(frame[ID].to_list()))
+        if missing:  # changed before the snapshot's own watermark (a run that failed)
+            extra = load_frame(session, person_ids=missing, workdir=settings.quality_dir)
+            frame = pl.concat([frame, extra], how="vertical")
     else:
         frame = scope
     lap("select")
@@ -301,14 +351,6 @@ def run(
         population=population, calendar=calendar,
     )  # fmt: skip
     record_result = engine.check(ctx, inputs=inputs, scope="record")
-    affected_result: CheckResult | None = None
-    if affected and kind == "incremental":
-        rest = scope.filter(~pl.col(ID).is_in(frame[ID].implode()))
-        actx = Context(
-            frame=rest, as_of=as_of, profile=profile, catalog=catalog, params=params,
-            population=population, calendar=calendar,
-        )  # fmt: skip
-        affected_result = engine.check(actx, inputs=inputs, only=affected, scope="record")
     dctx = Context(
         frame=population, as_of=as_of, profile=profile, catalog=catalog, params=params,
         population=population, calendar=calendar,
@@ -371,21 +413,18 @@ def run(
     )
     new_dataset_ids = set(dataset_result.findings[ID].to_list())
     rechecked = set(frame[ID].to_list())
-    if affected_result is not None:
-        rechecked |= set(scope[ID].to_list())
 
     note("lưu kết quả / storing findings")
     if kind == "full" and scope_codes is None:
-        session.execute(delete(QualityFinding))
+        _clear(session, QualityFinding)
     else:
         record_rules = {r.id for r in catalog.rules if r.scope == "record"}
-        _delete_findings(session, person_ids=sorted(frame[ID].to_list()), rules=record_rules)
-        if affected_result is not None:
-            _delete_findings(session, rules=affected, agencies=scope_codes)
+        if light:
+            _delete_findings(session, person_ids=sorted(rechecked), rules=record_rules)
+        else:
+            _delete_findings(session, rules=record_rules, agencies=scope_codes)
         _delete_findings(session, rules=dataset_rules)
     new_findings = [record_result.findings, dataset_result.findings]
-    if affected_result is not None:
-        new_findings.append(affected_result.findings)
     stored_findings = stored(pl.concat(new_findings, how="vertical"))
     _write_frame(session, QualityFinding.__table__, stored_findings)
     lap("store_findings")
@@ -393,8 +432,6 @@ def run(
     evaluated = set(run_row.rules_run)
     rescore = rechecked | old_dataset_ids | new_dataset_ids
     checked_new = record_result.checked
-    if affected_result is not None:
-        checked_new = pl.concat([checked_new, affected_result.checked], how="vertical")
     scores = _scores(
         session,
         rescore=rescore,
@@ -415,7 +452,7 @@ def run(
         pl.lit(started).alias("checked_at"),
     )  # fmt: skip
     if kind == "full" and scope_codes is None:
-        session.execute(delete(QualityScore))
+        _clear(session, QualityScore)
     else:
         for chunk in _chunks(sorted(score_rows["person_id"].to_list())):
             session.execute(delete(QualityScore).where(QualityScore.person_id.in_(chunk)))
@@ -477,6 +514,14 @@ def run(
     )
 
 
+POPULATION_COLUMNS = (
+    "_personal_id", "_agency", "_version", "_hash", "personal_id", "employment_status_code",
+    "birth_name", "date_of_birth", "hometown_province_code", "hometown_unit_scheme",
+)  # fmt: skip
+"""What an incremental run reads of every record: the metadata of the stored rows and the
+keys of the duplicate rules (SACH-001/002); a test checks the rules need no more."""
+
+
 def database_identity(session: Session) -> str:
     """A hash naming the database (URL without the password)."""
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
@@ -490,27 +535,37 @@ def sync_snapshot(
     started: dt.datetime,
     verify: bool,
     settings: Settings,
-) -> pl.DataFrame:
-    """Bring the snapshot up to date with the database and return every current record.
+    laps: dict[str, float] | None = None,
+    columns: Sequence[str] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Bring the snapshot up to date with the database: ``(every current record, the
+    records changed since the snapshot's watermark)``; ``columns`` limits the first to
+    those columns (an incremental run needs only the keys of the duplicate rules).
 
     Loads what changed since the snapshot's watermark; with ``verify`` (full runs) also
     compares every record's keys with the database and reloads what differs, so a restored
     backup or a failed run cannot leave stale rows behind."""
+    lap = _stopwatch(laps if laps is not None else {})
     snapshot.source = database_identity(session)
     margin = dt.timedelta(seconds=settings.quality_margin_seconds)
     synced_at = snapshot.synced_at()
     if synced_at is None or not snapshot.matches(snapshot.source):
         population = load_frame(session, workdir=settings.quality_dir)
         snapshot.replace(population, started)
-        return population
+        lap("snapshot_build")
+        return _columns(population, columns), population
     delta = load_frame(session, changed_since=synced_at - margin, workdir=settings.quality_dir)
-    loaded = snapshot.load()
+    lap("snapshot_delta")
+    loaded = snapshot.load(columns)
+    lap("snapshot_load")
     assert loaded is not None
-    population = _merge(loaded, delta)
+    population = _merge(loaded, _columns(delta, columns))
     if not verify:
         snapshot.add(delta, started)
-        return population
+        lap("snapshot_write")
+        return population, delta
     reload, gone = stale_ids(population, db_keys(session))
+    lap("snapshot_verify")
     if reload:
         fresh = load_frame(session, person_ids=reload, workdir=settings.quality_dir)
         population = _merge(population, fresh)
@@ -520,7 +575,12 @@ def sync_snapshot(
         snapshot.replace(population, started)
     else:
         snapshot.add(delta, started)
-    return population
+    lap("snapshot_write")
+    return population, delta
+
+
+def _columns(frame: pl.DataFrame, columns: Sequence[str] | None) -> pl.DataFrame:
+    return frame if columns is None else frame.select(list(dict.fromkeys([ID, *columns])))
 
 
 def _merge(base: pl.DataFrame, newer: pl.DataFrame) -> pl.DataFrame:
