@@ -14,17 +14,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import SHOTS, LiveServer, seed
+from e2e_support import SHOTS, LiveServer, seed, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,20 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def _wait_until_up(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"uvicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"uvicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -91,7 +75,7 @@ def live_server(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base_url, proc, log)
+        wait_until_up(base_url, proc, log)
         yield LiveServer(base_url, seeded, log)
     finally:
         proc.terminate()

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import select
 
 from hoso.auth import service as auth_service
@@ -131,3 +135,18 @@ class LiveServer:
     def url(self, path: str) -> str:
         """Absolute URL of ``path`` on this server."""
         return self.base_url + path
+
+
+def wait_until_up(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for the server's /healthz (fail with the tail of its log)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"uvicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"uvicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")

@@ -17,15 +17,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-from e2e_support import SHOTS, Seeded, seed
+from e2e_support import SHOTS, Seeded, seed, wait_until_up
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -125,20 +123,6 @@ def _seed_quality(base: Seeded) -> QualitySeed:
         )
 
 
-def _wait_until_up(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"uvicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"uvicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def quality_server(
     fresh_db_url: str,
@@ -187,7 +171,7 @@ def quality_server(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base_url, proc, log)
+        wait_until_up(base_url, proc, log)
         yield base_url, seeded
     finally:
         proc.terminate()
