@@ -845,9 +845,34 @@ def update(
             ]
         )
     raw.setdefault("managing_agency", person.managing_agency_code)
+    if person_in.concurrent_posts is None:
+        # Not given: the concurrent posts stay as they are ([] removes them).
+        raw["concurrent_posts"] = _concurrent_posts(session, person.id)
     checked, digest = check_write(session, raw, principal=principal)
     store_batch(session, [(checked, digest)], principal=principal, source=source)
     return get_by_personal_id(session, personal_id, principal=principal)
+
+
+def _concurrent_posts(session: Session, person_id: int) -> list[dict[str, Any]]:
+    """A person's stored concurrent posts in the shape of a write."""
+    rows = session.execute(
+        select(PersonPost)
+        .where(PersonPost.person_id == person_id, PersonPost.kind == "concurrent")
+        .order_by(PersonPost.id)
+    ).scalars()
+    out: list[dict[str, Any]] = []
+    for post in rows:
+        item: dict[str, Any] = {"unit_code": post.unit_code}
+        for key, value in (
+            ("position_code", post.position_code),
+            ("title", post.title),
+            ("start_date", post.start_date.isoformat() if post.start_date else None),
+            ("end_date", post.end_date.isoformat() if post.end_date else None),
+        ):
+            if value is not None:
+                item[key] = value
+        out.append(item)
+    return out
 
 
 def iter_current(

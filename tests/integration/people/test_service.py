@@ -131,6 +131,25 @@ def test_concurrent_post_gives_visibility(orgs: Session) -> None:
     ]
 
 
+def test_update_keeps_concurrent_posts_unless_given(orgs: Session) -> None:
+    line = dossier_line()
+    line["concurrent_posts"] = [{"unit_code": "000.00.00.H40.S05", "title": "Kiêm nhiệm"}]
+    service.create(orgs, PersonWrite.model_validate(line), principal=operator())
+    edited = {**line, "data": {**line["data"], "phone": "0912345678"}}
+    del edited["concurrent_posts"]
+    service.update(orgs, "040085000001", PersonWrite.model_validate(edited), principal=operator())
+    posts = service.list_posts(orgs, "040085000001", principal=operator())
+    assert [(p.unit_code, p.kind, p.title) for p in posts] == [
+        ("000.00.00.H41.S05", "primary", None),
+        ("000.00.00.H40.S05", "concurrent", "Kiêm nhiệm"),
+    ]
+    edited["concurrent_posts"] = []
+    edited["data"]["phone"] = "0912345679"
+    service.update(orgs, "040085000001", PersonWrite.model_validate(edited), principal=operator())
+    posts = service.list_posts(orgs, "040085000001", principal=operator())
+    assert [p.kind for p in posts] == ["primary"]
+
+
 def test_roles_are_enforced(orgs: Session) -> None:
     analyst = Principal(username="a", role="national_analyst", scope_code=None)
     with pytest.raises(PermissionDenied):
