@@ -361,17 +361,29 @@ def _write_csv_sqlalchemy(session: Session, stmt: Select[*tuple[Any, ...]], path
     return count
 
 
-def _write_csv_postgresql(session: Session, stmt: Select[*tuple[Any, ...]], path: Path) -> int:
-
+def _write_csv_postgresql(
+    session: Session, stmt: Select[*tuple[Any, ...]], path: Path, *, by_id: bool = False
+) -> int:
     sql = _compile_pg(stmt)
     raw = session.connection().connection.driver_connection
     assert raw is not None
     count = 0
     with path.open("wb") as fh:
         fh.write((",".join(_CSV_COLUMNS) + "\n").encode())
-        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            for chunk in copy:
-                fh.write(chunk)
+        with raw.cursor() as cur:
+            if by_id:
+                # For a list of ids the planner prefers hashing every version of everyone;
+                # index lookups per id are twice as fast (measured on 1,000,000 people).
+                cur.execute("SET LOCAL enable_hashjoin = off")
+                cur.execute("SET LOCAL enable_mergejoin = off")
+            try:
+                with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+                    for chunk in copy:
+                        fh.write(chunk)
+            finally:
+                if by_id:
+                    cur.execute("RESET enable_hashjoin")
+                    cur.execute("RESET enable_mergejoin")
     with path.open("rb") as fh:
         count = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
     return count
@@ -411,7 +423,9 @@ def load_frame(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp:
         csv_path = Path(tmp) / "rows.csv"
         if session.get_bind().dialect.name == "postgresql":
-            count = _write_csv_postgresql(session, stmt, csv_path)
+            count = _write_csv_postgresql(
+                session, stmt, csv_path, by_id=person_ids is not None
+            )
         else:
             count = _write_csv_sqlalchemy(session, stmt, csv_path)
         if count == 0:
@@ -428,6 +442,7 @@ def _csv_to_parquet(csv_path: Path, parquet: Path, catalog: Catalog) -> None:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         threads = os.cpu_count() or 2
         con.execute(f"SET threads = {threads}")
         meta_cols = ", ".join(f'"{c}"' for c in _DUCK_META)
