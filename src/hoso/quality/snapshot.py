@@ -233,6 +233,9 @@ def current_rows_query(
     return stmt
 
 
+DUCKDB_MEMORY_LIMIT = "3GB"
+"""Memory DuckDB may use while parsing the dossiers (it spills to disk beyond)."""
+
 _CSV_COLUMNS = [*list(_DUCK_META), "data"]
 
 
@@ -423,9 +426,7 @@ def load_frame(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp:
         csv_path = Path(tmp) / "rows.csv"
         if session.get_bind().dialect.name == "postgresql":
-            count = _write_csv_postgresql(
-                session, stmt, csv_path, by_id=person_ids is not None
-            )
+            count = _write_csv_postgresql(session, stmt, csv_path, by_id=person_ids is not None)
         else:
             count = _write_csv_sqlalchemy(session, stmt, csv_path)
         if count == 0:
@@ -443,6 +444,10 @@ def _csv_to_parquet(csv_path: Path, parquet: Path, catalog: Catalog) -> None:
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
+        # DuckDB takes 80 % of the RAM by default: a cold build of a million dossiers then
+        # met the OOM killer beside PostgreSQL and Polars. Bound it and let it spill.
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{parquet.parent / 'duckdb-spill'}'")
         threads = os.cpu_count() or 2
         con.execute(f"SET threads = {threads}")
         meta_cols = ", ".join(f'"{c}"' for c in _DUCK_META)
