@@ -45,13 +45,14 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/uv pip install --python $(BIN)/python -e . --no-deps
 	@touch $@
 
-system-packages: ## Install postgresql, chromium and softhsm2 with apt-get, only when missing
+system-packages: ## Install postgresql, chromium, softhsm2 and a Java runtime (Spark) with apt-get, only when missing
 	@missing=""; \
 	if ! ls $(INITDB_GLOB) >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
 	  missing="$$missing postgresql"; fi; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
 	command -v softhsm2-util >/dev/null || missing="$$missing softhsm2"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt-get install:$$missing"; \
 	  $(SUDO) apt-get update -q && \

@@ -104,6 +104,39 @@ class Settings(BaseSettings):
     quality_holidays_file: Path | None = None
     """Extra days off and make-up working days announced by the government (calendar file)."""
 
+    population_url: str = "http://127.0.0.1:8100"
+    """Base URL of the population registry (CSDLQG về dân cư) or its simulator."""
+
+    population_api_key: str = "dev-population-key"
+    """Client key sent to the registry as ``X-Api-Key``. Must be set in production."""
+
+    population_batch_size: int = 1000
+    """Personal IDs per verification call (the registry accepts at most 1,000)."""
+
+    population_timeout_seconds: float = 10.0
+    """Timeout of one registry call."""
+
+    population_max_retries: int = 6
+    """Retries of a failed registry call (with exponential backoff and jitter)."""
+
+    population_rate_per_second: float = 20.0
+    """Client-side cap on registry calls per second (the registry also enforces its own)."""
+
+    population_auto_accept: float = 0.999
+    """Probabilistic matches at or above this match probability are accepted without review."""
+
+    population_review_threshold: float = 0.5
+    """Probabilistic candidates at or above this probability are shown for review."""
+
+    popsim_database_url: str = Field(default=f"sqlite:///{DEFAULT_VAR_DIR / 'popsim.db'}")
+    """Database of the population-registry simulator (its own, never hoso's)."""
+
+    popsim_api_keys: list[str] = Field(default_factory=lambda: ["dev-population-key"])
+    """Client keys the simulator accepts."""
+
+    popsim_rate_per_second: float = 50.0
+    """Requests per second per client key the simulator allows (429 beyond)."""
+
     approval_allow_self: bool = False
     """Allow an approver to approve a version they authored (off: four-eyes principle)."""
 

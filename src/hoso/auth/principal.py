@@ -18,9 +18,19 @@ ROLES: dict[str, tuple[str, str]] = {
 #: What each role may do. Scope (the org subtree) is checked separately.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "hr_officer": frozenset(
-        {"person:read", "person:write", "org:read", "quality:read", "quality:review"}
+        {
+            "person:read",
+            "person:write",
+            "org:read",
+            "quality:read",
+            "quality:review",
+            "population:read",
+            "population:review",
+        }
     ),
-    "approver": frozenset({"person:read", "person:approve", "org:read", "quality:read"}),
+    "approver": frozenset(
+        {"person:read", "person:approve", "org:read", "quality:read", "population:read"}
+    ),
     "agency_admin": frozenset(
         {
             "person:read",
@@ -32,9 +42,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "quality:read",
             "quality:run",
             "quality:review",
+            "population:read",
+            "population:run",
+            "population:review",
         }
     ),
-    "national_analyst": frozenset({"person:read", "org:read", "stats:read", "quality:read"}),
+    "national_analyst": frozenset(
+        {"person:read", "org:read", "stats:read", "quality:read", "population:read"}
+    ),
     "national_admin": frozenset(
         {
             "person:read",
@@ -49,6 +64,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "quality:read",
             "quality:run",
             "quality:review",
+            "population:read",
+            "population:run",
+            "population:review",
         }
     ),
     "auditor": frozenset({"person:read", "org:read", "audit:read", "user:read", "quality:read"}),
@@ -67,6 +85,9 @@ PERMISSION_LABELS: dict[str, tuple[str, str]] = {
     "quality:read": ("xem chất lượng dữ liệu", "read data quality"),
     "quality:run": ("chạy kiểm tra chất lượng", "run quality checks"),
     "quality:review": ("duyệt đề xuất làm sạch", "review cleaning proposals"),
+    "population:read": ("xem kết quả đối chiếu dân cư", "read population-registry results"),
+    "population:run": ("chạy đối chiếu CSDLQG về dân cư", "run population-registry matching"),
+    "population:review": ("duyệt kết quả đối chiếu dân cư", "review population-registry results"),
 }
 
 

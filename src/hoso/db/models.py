@@ -14,6 +14,7 @@ from hoso.exchange.models import (
 )
 from hoso.orgs.models import OrgUnit
 from hoso.people.models import ImportIssue, ImportRun, Person, PersonPost, PersonVersion
+from hoso.population.models import PopulationMatch, PopulationRun
 from hoso.quality.models import (
     QualityAgencyScore,
     QualityFinding,
@@ -39,6 +40,8 @@ __all__ = [
     "Person",
     "PersonPost",
     "PersonVersion",
+    "PopulationMatch",
+    "PopulationRun",
     "QualityAgencyScore",
     "QualityFinding",
     "QualityFix",

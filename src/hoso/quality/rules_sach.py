@@ -620,6 +620,9 @@ def sach_008(ctx: Context) -> pl.DataFrame:
 
 # --- population registry: SACH-009, SACH-010, SACH-011 ------------------------------------------
 
+MATCH_STATUS = "_population_match_status"
+"""Metadata column of the stored registry results (a ``population_match_status`` code)."""
+
 
 def _registry_view(ctx: Context) -> pl.DataFrame:
     """The registry entries with ``_key`` (personal ID without separators), one per key."""
@@ -828,6 +831,13 @@ def sach_011(ctx: Context) -> pl.DataFrame:
     """
     if ctx.registry is None:
         return empty_findings()
+    if ctx.has(MATCH_STATUS):
+        # Stored results of the registry matching (issue 5): only people the registry was
+        # asked about and did not know; people never matched are SONG-009's business.
+        status = pl.col(MATCH_STATUS).cast(pl.String)
+        asked = ctx.frame.select(ID, "personal_id", "_personal_id", MATCH_STATUS)
+        rows = _keyed(asked.filter(status == "NOT_FOUND"))
+        return findings(rows, field="personal_id", value="_stored")
     known = _registry_view(ctx).select("_key")
     records = _keyed(ctx.frame.select(ID, "personal_id", "_personal_id"))
     missing = records.join(known, on="_key", how="anti")

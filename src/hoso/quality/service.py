@@ -40,7 +40,7 @@ from hoso.quality import engine
 from hoso.quality.calendar import WorkingCalendar
 from hoso.quality.engine import DIMENSIONS, NotEvaluated
 from hoso.quality.models import QualityAgencyScore, QualityFinding, QualityRun, QualityScore
-from hoso.quality.rules import APPROVAL, DATASET, ID, META, Context, implementations
+from hoso.quality.rules import APPROVAL, DATASET, ID, META, REGISTRY, Context, implementations
 from hoso.quality.snapshot import Snapshot, db_keys, load_frame, stale_ids
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -195,7 +195,114 @@ def changed_person_ids(session: Session, since: dt.datetime) -> set[int]:
             select(PersonVersion.person_id).where(PersonVersion.status_changed_at >= since)
         ).scalars()
     )
+    from hoso.population.models import PopulationMatch
+
+    ids.update(
+        session.execute(
+            select(PopulationMatch.person_id).where(PopulationMatch.matched_at >= since)
+        ).scalars()
+    )
     return ids
+
+
+# --- the population registry's results (issue 5) ------------------------------------------------
+
+#: ``population_match.outcome`` → the ``population_match_status`` code the rules read.
+#: A dossier found only by its old CMND, or only probabilistically, has a personal ID the
+#: registry does not know (SACH-011).
+_MATCH_STATUS = {"matched": "MATCHED", "conflict": "MISMATCH", "not_found": "NOT_FOUND",
+                 "potential_match": "NOT_FOUND"}  # fmt: skip
+
+
+def population_inputs(
+    session: Session, person_ids: Sequence[int] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The registry's view and the match metadata from ``population_match``, or None.
+
+    Returns ``(registry, meta)``: ``registry`` has one row per person found by their own
+    personal ID (``personal_id``, the registry's values of the mastered fields, ``status``);
+    ``meta`` has ``_id``, ``_population_match_status`` (a ``population_match_status`` code:
+    MATCHED, or MISMATCH when some field differs, NOT_FOUND) and ``_population_matched_at``
+    for every person with a result. None when no person was ever matched (the registry
+    rules are then "not evaluated").
+    """
+    from hoso.population.models import PopulationMatch
+
+    if session.execute(select(PopulationMatch.person_id).limit(1)).first() is None:
+        return None
+    query = select(
+        PopulationMatch.person_id,
+        PopulationMatch.personal_id,
+        PopulationMatch.outcome,
+        PopulationMatch.matched_by,
+        PopulationMatch.registry_status,
+        PopulationMatch.registry_values,
+        PopulationMatch.differences,
+        PopulationMatch.matched_at,
+    )
+    rows: list[Any] = []
+    if person_ids is None:
+        rows = list(session.execute(query))
+    else:
+        for chunk in _chunks(sorted(person_ids)):
+            rows.extend(session.execute(query.where(PopulationMatch.person_id.in_(chunk))))
+    entries: list[dict[str, Any]] = []
+    ids: list[int] = []
+    statuses: list[str] = []
+    times: list[dt.datetime] = []
+    for row in rows:
+        status = _MATCH_STATUS.get(row.outcome, "NOT_FOUND")
+        if status == "MATCHED" and row.differences:
+            status = "MISMATCH"
+        if row.matched_by == "personal_id" and row.registry_values:
+            entries.append(
+                {
+                    **row.registry_values,
+                    "personal_id": row.personal_id,
+                    "status": row.registry_status,
+                }
+            )
+        elif status != "NOT_FOUND":
+            status = "NOT_FOUND"
+        ids.append(row.person_id)
+        statuses.append(status)
+        moment = row.matched_at
+        times.append(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+    registry = (
+        pl.DataFrame(entries, infer_schema_length=None)
+        if entries
+        else pl.DataFrame(schema={"personal_id": pl.String, "status": pl.String})
+    )
+    meta = pl.DataFrame(
+        {ID: ids, "_population_match_status": statuses, "_population_matched_at": times},
+        schema={
+            ID: pl.Int64,
+            "_population_match_status": pl.String,
+            "_population_matched_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    return registry, meta
+
+
+def _registry_rules_pending(session: Session, previous: QualityRun | None) -> bool:
+    """Registry results exist but the previous run could not evaluate the registry rules."""
+    from hoso.population.models import PopulationMatch
+
+    if previous is None:
+        return False
+    skipped = {ne.get("rule_id") for ne in previous.not_evaluated or []}
+    needing = {rid for rid, impl in implementations().items() if REGISTRY in impl.needs}
+    if not skipped & needing:
+        return False
+    return session.execute(select(PopulationMatch.person_id).limit(1)).first() is not None
+
+
+def _with_match_meta(frame: pl.DataFrame, meta: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the match metadata columns (null where a person was never matched)."""
+    frame = frame.drop(
+        [c for c in ("_population_match_status", "_population_matched_at") if c in frame.columns]
+    )
+    return frame.join(meta, on=ID, how="left", maintain_order="left")
 
 
 def _chunks(values: Sequence[int], size: int = 5000) -> Iterable[list[int]]:
@@ -306,6 +413,8 @@ def run(
             # re-check them all (with every rule, so that the stored findings and the
             # ratio counts of the scores stay complete).
             kind = "full"
+    if kind == "incremental" and _registry_rules_pending(session, previous):
+        kind = "full"  # registry results arrived: the registry rules now apply to everyone
     light = kind == "incremental"
     snapshot = Snapshot(settings.quality_dir)
 
@@ -343,12 +452,18 @@ def run(
             frame = pl.concat([frame, extra], how="vertical")
     else:
         frame = scope
+    matches = population_inputs(session, None if not light else frame[ID].to_list())
+    registry: pl.DataFrame | None = None
+    if matches is not None:
+        registry, match_meta = matches
+        frame = _with_match_meta(frame, match_meta)
+        inputs.add(REGISTRY)
     lap("select")
 
     note(f"kiểm tra {frame.height:,} hồ sơ / checking {frame.height:,} records")
     ctx = Context(
         frame=frame, as_of=as_of, profile=profile, catalog=catalog, params=params,
-        population=population, calendar=calendar,
+        population=population, calendar=calendar, registry=registry,
     )  # fmt: skip
     record_result = engine.check(ctx, inputs=inputs, scope="record")
     dctx = Context(
