@@ -18,10 +18,11 @@ Province codes themselves are also in the spec's code lists (``province_2025``,
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,22 @@ class AdminUnit:
     district_code: str | None = None
 
 
+@lru_cache
+def _dataset() -> Path:
+    """The library's bundled SQLite file, located without importing the package (its
+    ``__init__`` imports the address parser: shapely and ~1 s of regex compilation)."""
+    spec = importlib.util.find_spec("vietnamadminunits")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("vietnamadminunits")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "dataset.db"
+
+
 def _query(sql: str) -> list[tuple[str, ...]]:
-    path = resources.files("vietnamadminunits") / "data" / "dataset.db"
-    with resources.as_file(path) as db_path:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        try:
-            rows = conn.execute(sql).fetchall()
-        finally:
-            conn.close()
+    conn = sqlite3.connect(f"file:{_dataset()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(sql).fetchall()
+    finally:
+        conn.close()
     return [tuple(str(v) for v in row) for row in rows]
 
 

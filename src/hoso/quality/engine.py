@@ -30,6 +30,20 @@ DIMENSIONS = ("dung", "du", "sach", "song")
 WEIGHT = {"error": 3, "warning": 1}
 COMPLETENESS_CATEGORIES = ("missing_mandatory", "incomplete_table")
 
+#: (Vietnamese, English) names of the dimensions and of the overall score.
+DIMENSION_LABELS: dict[str, tuple[str, str]] = {
+    "dung": ("Đúng", "Correct"),
+    "du": ("Đủ", "Complete"),
+    "sach": ("Sạch", "Clean"),
+    "song": ("Sống", "Live"),
+    "overall": ("Chung", "Overall"),
+}
+#: (Vietnamese, English) names of the severities.
+SEVERITY_LABELS: dict[str, tuple[str, str]] = {
+    "error": ("Lỗi", "Error"),
+    "warning": ("Cảnh báo", "Warning"),
+}
+
 
 class RuleFailed(RuntimeError):
     """A rule function raised: names the rule (a bug to fix, never a silent skip)."""

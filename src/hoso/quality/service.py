@@ -41,7 +41,7 @@ from hoso.quality.calendar import WorkingCalendar
 from hoso.quality.engine import DIMENSIONS, NotEvaluated
 from hoso.quality.models import QualityAgencyScore, QualityFinding, QualityRun, QualityScore
 from hoso.quality.rules import APPROVAL, DATASET, ID, META, REGISTRY, Context, implementations
-from hoso.quality.snapshot import Snapshot, db_keys, load_frame, stale_ids
+from hoso.quality.snapshot import Snapshot, db_keys, empty_frame, load_frame, merge, stale_ids
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ALL = "*"
@@ -429,7 +429,8 @@ def run(
             laps=timings,
             columns=POPULATION_COLUMNS if light else None,
         )
-        population = population.rechunk()
+        if population.n_chunks() > 16:
+            population = population.rechunk()
         lap("snapshot")
 
     scope = (
@@ -447,9 +448,17 @@ def run(
         changed = sorted(changed_person_ids(session, since))
         frame = delta.filter(pl.col(ID).is_in(changed))
         missing = sorted(set(changed) - set(frame[ID].to_list()))
-        if missing:  # changed before the snapshot's own watermark (a run that failed)
-            extra = load_frame(session, person_ids=missing, workdir=settings.quality_dir)
-            frame = pl.concat([frame, extra], how="vertical")
+        if missing:
+            # Changed in the margin window but already in the snapshot as they are now (the
+            # last run loaded them), or changed before the snapshot's own watermark (a run
+            # that failed after syncing): the snapshot's rows are current.
+            extra = snapshot.rows(missing)
+            if extra is not None and extra.height:
+                frame = pl.concat([frame, extra.select(frame.columns)], how="vertical")
+            unknown = sorted(set(missing) - set(frame[ID].to_list()))
+            if unknown:
+                more = load_frame(session, person_ids=unknown, workdir=settings.quality_dir)
+                frame = pl.concat([frame, more], how="vertical")
     else:
         frame = scope
     matches = population_inputs(session, None if not light else frame[ID].to_list())
@@ -669,43 +678,56 @@ def sync_snapshot(
         snapshot.replace(population, started)
         lap("snapshot_build")
         return _columns(population, columns), population
-    delta = load_frame(session, changed_since=synced_at - margin, workdir=settings.quality_dir)
-    lap("snapshot_delta")
+    if columns is not None:  # and the keys stale_ids compares
+        columns = list(dict.fromkeys([*columns, *_KEY_COLUMNS]))
     loaded = snapshot.load(columns)
-    lap("snapshot_load")
     assert loaded is not None
-    population = _merge(loaded, _columns(delta, columns))
+    lap("snapshot_load")
+    if verify:
+        # Every record's keys against the database: what changed (in the margin window or
+        # behind the snapshot's back, e.g. a restored backup) is reloaded, nothing else.
+        keys = db_keys(session)
+    else:
+        keys = db_keys(session, sorted(_changed_ids(session, synced_at - margin)))
+    reload, gone = stale_ids(loaded, keys)
     if not verify:
-        snapshot.add(delta, started)
-        lap("snapshot_write")
-        return population, delta
-    reload, gone = stale_ids(population, db_keys(session))
+        gone = []  # only the changed records' keys were read
     lap("snapshot_verify")
-    if reload:
-        fresh = load_frame(session, person_ids=reload, workdir=settings.quality_dir)
-        population = _merge(population, fresh)
-        delta = _merge(delta, fresh)
+    fresh = load_frame(session, person_ids=reload, workdir=settings.quality_dir) if reload else None
+    lap("snapshot_delta")
+    population = loaded
+    if fresh is not None:
+        population = merge(population, _columns(fresh, columns))
     if gone:
         population = population.filter(~pl.col(ID).is_in(gone))
-        snapshot.replace(population, started)
+        full = snapshot.load()
+        assert full is not None
+        if fresh is not None:
+            full = merge(full, fresh)
+        snapshot.replace(full.filter(~pl.col(ID).is_in(gone)), started)
     else:
-        snapshot.add(delta, started)
+        snapshot.add(fresh if fresh is not None else empty_frame(), started)
     lap("snapshot_write")
-    return population, delta
+    return population, fresh if fresh is not None else empty_frame()
+
+
+_KEY_COLUMNS = ("_version", "_hash", "_status", "_changed_at", "_updated_at")
+
+
+def _changed_ids(session: Session, since: dt.datetime) -> set[int]:
+    """Persons whose data or version status changed at or after ``since`` (two index range
+    scans; an OR of both conditions in one query would scan every person)."""
+    ids = set(session.execute(select(Person.id).where(Person.updated_at >= since)).scalars())
+    ids.update(
+        session.execute(
+            select(PersonVersion.person_id).where(PersonVersion.status_changed_at >= since)
+        ).scalars()
+    )
+    return ids
 
 
 def _columns(frame: pl.DataFrame, columns: Sequence[str] | None) -> pl.DataFrame:
     return frame if columns is None else frame.select(list(dict.fromkeys([ID, *columns])))
-
-
-def _merge(base: pl.DataFrame, newer: pl.DataFrame) -> pl.DataFrame:
-    if newer.height == 0:
-        return base
-    return (
-        pl.concat([base, newer], how="vertical")
-        .unique(subset=[ID], keep="last", maintain_order=True)
-        .sort(ID)
-    )
 
 
 def _checked_json(session: Session, ids: pl.Series, checked_new: pl.DataFrame) -> pl.DataFrame:

@@ -62,7 +62,7 @@ from hoso.people import service as people_service
 from hoso.people.models import Person
 from hoso.quality import cleaning, service
 from hoso.quality import xlsx as quality_xlsx
-from hoso.quality.engine import DIMENSIONS
+from hoso.quality.engine import DIMENSION_LABELS, DIMENSIONS, SEVERITY_LABELS
 from hoso.quality.models import (
     FixStatus,
     QualityAgencyScore,
@@ -88,17 +88,6 @@ AgencyCode = Annotated[str, Path(max_length=60, pattern=r"^[0-9A-Za-z._-]+$")]
 RuleId = Annotated[str, Path(max_length=12, pattern=r"^[A-Z]+-[0-9]{3}$")]
 TokenDep = Annotated[str | None, Depends(request_token)]
 
-DIMENSION_LABELS: dict[str, tuple[str, str]] = {
-    "dung": ("Đúng", "Correct"),
-    "du": ("Đủ", "Complete"),
-    "sach": ("Sạch", "Clean"),
-    "song": ("Sống", "Live"),
-    "overall": ("Chung", "Overall"),
-}
-SEVERITY_LABELS: dict[str, tuple[str, str]] = {
-    "error": ("Lỗi", "Error"),
-    "warning": ("Cảnh báo", "Warning"),
-}
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
     "invalid_format": ("Sai định dạng", "Invalid format"),
     "invalid_code": ("Mã không hợp lệ", "Invalid code"),

@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hoso.catalog.loader import get_catalog
+from hoso.quality.engine import DIMENSION_LABELS, SEVERITY_LABELS
 
 HEADERS = [
     ("Số định danh", "Personal ID", 15),
@@ -32,8 +33,8 @@ HEADERS = [
     ("Mô tả", "Description", 60),
     ("Xử lý / Ghi chú", "Action / note", 30),
 ]
-DIMENSION_VI = {"dung": "Đúng", "du": "Đủ", "sach": "Sạch", "song": "Sống"}
-SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
+DIMENSION_VI = {k: vi for k, (vi, _en) in DIMENSION_LABELS.items()}
+SEVERITY_VI = {k: vi for k, (vi, _en) in SEVERITY_LABELS.items()}
 _INDEX = re.compile(r"\[\d+\]")
 
 
