@@ -18,6 +18,7 @@ from hoso.exchange.pki_cli import app as pki_app
 from hoso.generate.cli import app as generate_app
 from hoso.orgs.cli import app as orgs_app
 from hoso.people.cli import app as people_app
+from hoso.population.cli import app as population_app
 from hoso.quality.cli import app as quality_app
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(pki_app, name="pki")
 app.add_typer(approve_app, name="approve")
 app.add_typer(quality_app, name="quality")
+app.add_typer(population_app, name="population")
 
 
 @app.command()

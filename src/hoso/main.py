@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hoso.orgs.api import router as orgs_router
     from hoso.people.api import router as people_api_router
     from hoso.people.views import router as people_pages
+    from hoso.population.api import router as population_api
+    from hoso.population.views import router as population_pages
     from hoso.quality.api import router as quality_api
     from hoso.quality.views import router as quality_pages
     from hoso.web.views import health_router
@@ -125,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people_pages)
     app.include_router(quality_pages)
     app.include_router(quality_api)
+    app.include_router(population_pages)
+    app.include_router(population_api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)

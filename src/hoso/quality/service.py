@@ -188,21 +188,19 @@ def last_run(session: Session, profile: str) -> QualityRun | None:
 
 
 def changed_person_ids(session: Session, since: dt.datetime) -> set[int]:
-    """Persons whose data or version status changed at or after ``since``."""
-    ids = set(session.execute(select(Person.id).where(Person.updated_at >= since)).scalars())
-    ids.update(
-        session.execute(
-            select(PersonVersion.person_id).where(PersonVersion.status_changed_at >= since)
-        ).scalars()
-    )
+    """Persons whose data, version status or registry result changed at or after ``since``."""
+    return _changed_ids(session, since) | _rematched_ids(session, since)
+
+
+def _rematched_ids(session: Session, since: dt.datetime) -> set[int]:
+    """Persons whose population-registry result was stored at or after ``since``."""
     from hoso.population.models import PopulationMatch
 
-    ids.update(
+    return set(
         session.execute(
             select(PopulationMatch.person_id).where(PopulationMatch.matched_at >= since)
         ).scalars()
     )
-    return ids
 
 
 # --- the population registry's results (issue 5) ------------------------------------------------
@@ -420,6 +418,7 @@ def run(
 
     with snapshot.locked():
         note("đồng bộ ảnh chụp dữ liệu / syncing the snapshot")
+        prior_sync = snapshot.synced_at() if snapshot.matches(database_identity(session)) else None
         population, delta = sync_snapshot(
             session,
             snapshot,
@@ -445,7 +444,13 @@ def run(
     if light:
         assert previous is not None
         since = previous.watermark - dt.timedelta(seconds=settings.quality_margin_seconds)
-        changed = sorted(changed_person_ids(session, since))
+        if prior_sync is not None and abs(prior_sync - previous.watermark) < _SAME_INSTANT:
+            # The previous run (which completed) synced the snapshot last: a record whose
+            # keys still match was checked by it as it is now. Re-check what the sync
+            # reloaded and the records whose registry result changed.
+            changed = sorted(set(delta[ID].to_list()) | _rematched_ids(session, since))
+        else:  # a failed run synced since: re-check everything changed since the last run
+            changed = sorted(changed_person_ids(session, since))
         frame = delta.filter(pl.col(ID).is_in(changed))
         missing = sorted(set(changed) - set(frame[ID].to_list()))
         if missing:
@@ -689,9 +694,11 @@ def sync_snapshot(
         keys = db_keys(session)
     else:
         keys = db_keys(session, sorted(_changed_ids(session, synced_at - margin)))
-    reload, gone = stale_ids(loaded, keys)
-    if not verify:
-        gone = []  # only the changed records' keys were read
+    if verify:
+        reload, gone = stale_ids(loaded, keys)
+    else:  # only the changed records' keys were read: compare those rows alone
+        reload, _ = stale_ids(loaded.filter(pl.col(ID).is_in(keys[ID].implode())), keys)
+        gone = []
     lap("snapshot_verify")
     fresh = load_frame(session, person_ids=reload, workdir=settings.quality_dir) if reload else None
     lap("snapshot_delta")
@@ -710,6 +717,8 @@ def sync_snapshot(
     lap("snapshot_write")
     return population, fresh if fresh is not None else empty_frame()
 
+
+_SAME_INSTANT = dt.timedelta(milliseconds=1)
 
 _KEY_COLUMNS = ("_version", "_hash", "_status", "_changed_at", "_updated_at")
 

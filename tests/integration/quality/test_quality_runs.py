@@ -274,3 +274,60 @@ def test_cli_outputs(session: Session, world: dict[str, Any], tmp_path: Path) ->
     bad = runner.invoke(app, ["quality", "run", "--profile", "p200"])
     assert bad.exit_code == 1
     assert "p200" in bad.output
+
+
+def _title_case_name(session: Session, world: dict[str, Any]) -> str:
+    """Give one clean person a title-case birth name (a SACH-005 finding); their ID."""
+    flagged = set(session.execute(select(QualityFinding.personal_id)).scalars())
+    line = next(x for x in world["lines"] if x["personal_id"] not in flagged)
+    doc = dict(line)
+    doc["data"] = {**line["data"], "birth_name": line["data"]["birth_name"].title()}
+    people_service.update(
+        session, line["personal_id"], PersonWrite.model_validate(doc), principal=operator()
+    )
+    session.flush()
+    return str(line["personal_id"])
+
+
+def _rules_of(session: Session, personal_id: str) -> set[str]:
+    return set(
+        session.execute(
+            select(QualityFinding.rule_id).where(QualityFinding.personal_id == personal_id)
+        ).scalars()
+    )
+
+
+def test_incremental_run_skips_records_the_last_run_saw_as_they_are(
+    session: Session, world: dict[str, Any]
+) -> None:
+    _run(session, full=True)
+    pid = _title_case_name(session, world)
+    first = _run(session)
+    assert first.kind == "incremental" and first.records_checked == 1
+    assert "SACH-005" in _rules_of(session, pid)
+    # Nothing changed since: the change is inside the margin window of the next run, but the
+    # previous run synced the snapshot and checked the record as it is now.
+    second = _run(session)
+    assert second.kind == "incremental" and second.records_checked == 0
+    assert "SACH-005" in _rules_of(session, pid)
+
+
+def test_incremental_run_after_a_failed_run_rechecks_what_it_synced(
+    session: Session, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(session, full=True)
+    pid = _title_case_name(session, world)
+
+    def boom(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "_write_scores", boom)
+    nested = session.begin_nested()
+    with pytest.raises(RuntimeError):
+        _run(session)  # syncs the snapshot (the changed row), then fails: nothing stored
+    nested.rollback()
+    monkeypatch.undo()
+    assert "SACH-005" not in _rules_of(session, pid)
+    again = _run(session)
+    assert again.kind == "incremental" and again.records_checked >= 1
+    assert "SACH-005" in _rules_of(session, pid)
