@@ -127,9 +127,7 @@ def test_a_new_result_is_rechecked_by_an_incremental_run(
     service.run(session, actor="tester", as_of=AS_OF, full=True)
     assert not {r for r, _ in findings_of(session, GIANG)} & {"SACH-010"}
 
-    person_id = session.execute(
-        select(Person.id).where(Person.personal_id == GIANG)
-    ).scalar_one()
+    person_id = session.execute(select(Person.id).where(Person.personal_id == GIANG)).scalar_one()
     row = session.get(PopulationMatch, person_id)
     assert row is not None
     row.registry_values = {**(row.registry_values or {}), "ethnicity_code": "05"}
