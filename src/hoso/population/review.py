@@ -235,6 +235,26 @@ def _filters(
 # --- reading ----------------------------------------------------------------------------------
 
 
+def _page(
+    session: Session, where: Sequence[ColumnElement[bool]], limit: int, offset: int
+) -> list[PopulationMatch]:
+    """One page of the results matching ``where``, in person order."""
+    stmt = (
+        select(PopulationMatch)
+        .where(*where)
+        .order_by(PopulationMatch.person_id)
+        .limit(max(1, limit))
+        .offset(max(0, offset))
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def _count(session: Session, where: Sequence[ColumnElement[bool]]) -> int:
+    """How many results match ``where``."""
+    stmt = select(func.count()).select_from(PopulationMatch).where(*where)
+    return int(session.execute(stmt).scalar_one())
+
+
 def list_review(
     session: Session,
     *,
@@ -256,14 +276,7 @@ def list_review(
         decision=decision,
         reviewable=True,
     )
-    stmt = (
-        select(PopulationMatch)
-        .where(*where)
-        .order_by(PopulationMatch.person_id)
-        .limit(max(1, limit))
-        .offset(max(0, offset))
-    )
-    return list(session.execute(stmt).scalars())
+    return _page(session, where, limit, offset)
 
 
 def count_review(
@@ -284,8 +297,7 @@ def count_review(
         decision=decision,
         reviewable=True,
     )
-    stmt = select(func.count()).select_from(PopulationMatch).where(*where)
-    return int(session.execute(stmt).scalar_one())
+    return _count(session, where)
 
 
 def list_results(
@@ -309,14 +321,7 @@ def list_results(
         decision=decision,
         reviewable=False,
     )
-    stmt = (
-        select(PopulationMatch)
-        .where(*where)
-        .order_by(PopulationMatch.person_id)
-        .limit(max(1, limit))
-        .offset(max(0, offset))
-    )
-    return list(session.execute(stmt).scalars())
+    return _page(session, where, limit, offset)
 
 
 def count_results(
@@ -338,8 +343,7 @@ def count_results(
         decision=decision,
         reviewable=False,
     )
-    stmt = select(func.count()).select_from(PopulationMatch).where(*where)
-    return int(session.execute(stmt).scalar_one())
+    return _count(session, where)
 
 
 def _result_not_found(what: str) -> NotFound:
