@@ -2,7 +2,8 @@
 
 ``match`` runs (or resumes) a verification run: one transaction per batch, so an
 interrupted run keeps its finished batches and the next ``match`` of the same scope
-resumes after them. ``results`` lists per person the outcome and the differing fields
+resumes after them. ``link`` links the dossiers still not found with a registry extract
+(Splink, :mod:`hoso.population.linking`). ``results`` lists per person the outcome and the differing fields
 with both values. The registry simulator's commands (``serve``, ``seed``, ``load``) are
 added by :mod:`hoso.popsim.cli` when it is installed.
 """
@@ -119,6 +120,40 @@ def match(
             f"{stats.calls:,}, retries {stats.retries:,}, rate-limited {stats.rate_limited:,}, "
             f"waited {stats.waited_seconds:.1f} s"
         )
+
+
+@app.command("link")
+def link(
+    registry: Path = typer.Option(
+        ...,
+        "--registry",
+        exists=True,
+        dir_okay=False,
+        help="Tệp dữ liệu dân cư (JSON Lines như 'load', hoặc Parquet) / registry extract",
+    ),
+    agency: str | None = typer.Option(None, "--agency", help="Cơ quan (cả cây) / agency subtree"),
+    spark: bool = typer.Option(False, "--spark", help="Chạy mô hình trên Spark / run on Spark"),
+) -> None:
+    """Ghép xác suất các hồ sơ chưa tìm thấy theo số / link the not-found dossiers (Splink)."""
+    from hoso.population import linking
+
+    try:
+        with unit_of_work() as session:
+            report = linking.link_not_found(
+                session,
+                registry,
+                actor=operator().username,
+                agency=agency,
+                backend="spark" if spark else "duckdb",
+            )
+    except HosoError as exc:
+        _fail(exc)
+    out.print(
+        f"Đã ghép {report.records:,} hồ sơ: {report.matched:,} khớp (tự động), "
+        f"{report.potential:,} cần duyệt, {report.not_found:,} không tìm thấy / linked "
+        f"{report.records:,} dossiers: {report.matched:,} matched (automatic), "
+        f"{report.potential:,} for review, {report.not_found:,} not found"
+    )
 
 
 @app.command("results")
