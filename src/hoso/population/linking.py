@@ -179,7 +179,9 @@ def link_not_found(
             counts[Outcome.MATCHED] += 1
         elif decision["outcome"] == Outcome.POTENTIAL:
             row.outcome = Outcome.POTENTIAL
-            row.matched_by = None
+            # "probabilistic" also tells the next verification by number to keep the row
+            # (service.apply_batch) while the dossier's number is still not found.
+            row.matched_by = "probabilistic"
             row.probability = decision["probability"]
             row.candidates = shown
             counts[Outcome.POTENTIAL] += 1
