@@ -10,9 +10,6 @@ the test fails, rather than skips, when it is missing.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import SHOTS, LiveServer, seed, wait_until_up
+from e2e_support import SHOTS, LiveServer, seed, serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,49 +39,9 @@ def live_server(
     """Seed ``fresh_db_url`` in this process, then serve it from a uvicorn subprocess."""
     use_database(fresh_db_url)
     seeded = seed()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "HOSO_DATABASE_URL": fresh_db_url,
-        "HOSO_ENV": "test",
-        "PYTHONUNBUFFERED": "1",
-    }
     log = tmp_path / "uvicorn.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "hoso.main:create_app",
-                "--fd",
-                str(sock.fileno()),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            pass_fds=(sock.fileno(),),
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base_url, proc, log)
+    with serve(fresh_db_url, log) as base_url:
         yield LiveServer(base_url, seeded, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        sock.close()
 
 
 @pytest.fixture

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import copy
 import os
+import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,3 +154,54 @@ def wait_until_up(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> No
             pass
         time.sleep(0.2)
     pytest.fail(f"uvicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def serve(db_url: str, log: Path, **env: str) -> Iterator[str]:
+    """Serve ``hoso.main:create_app`` on ``db_url`` from a uvicorn subprocess; yield its URL.
+
+    The loopback socket is bound here to port 0 and handed over with ``--fd`` (no race for
+    a free port); ``env`` adds settings (``HOSO_...``) for the server process."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    environment = {
+        **os.environ,
+        "HOSO_DATABASE_URL": db_url,
+        "HOSO_ENV": "test",
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "hoso.main:create_app",
+                "--fd",
+                str(sock.fileno()),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            pass_fds=(sock.fileno(),),
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base_url, proc, log)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        sock.close()

@@ -13,11 +13,7 @@ rejects the conflict with a reason using the keyboard only. Screenshots go to
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
-import subprocess
-import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import SHOTS, Seeded, seed, wait_until_up
-from fastapi import FastAPI
+from e2e_support import SHOTS, Seeded, seed, serve
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -37,21 +32,6 @@ from hoso.population.models import Outcome, PopulationMatch
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 MATCHED_AT = dt.datetime(2026, 12, 1, 2, 30, tzinfo=dt.UTC)
-
-
-def population_app() -> FastAPI:
-    """``hoso.main.create_app()`` with the population pages (until ``hoso.main`` mounts them)."""
-    from hoso.main import create_app
-    from hoso.population import api as population_api
-    from hoso.population import views as population_views
-
-    app = create_app()
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/dan-cu" not in paths:
-        app.include_router(population_views.router)
-    if "/api/v1/population/results" not in paths:
-        app.include_router(population_api.router)
-    return app
 
 
 @dataclass(frozen=True)
@@ -179,51 +159,8 @@ def population_server(
     """Seed the people and two registry results; serve the app from a uvicorn subprocess."""
     use_database(fresh_db_url)
     seeded = _seed_population(seed())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "HOSO_DATABASE_URL": fresh_db_url,
-        "HOSO_ENV": "test",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "uvicorn.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "test_population_browser:population_app",
-                "--app-dir",
-                str(Path(__file__).resolve().parent),
-                "--fd",
-                str(sock.fileno()),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            pass_fds=(sock.fileno(),),
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base_url, proc, log)
+    with serve(fresh_db_url, tmp_path / "uvicorn.log") as base_url:
         yield base_url, seeded
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        sock.close()
 
 
 def _shot(page: Page, name: str) -> None:

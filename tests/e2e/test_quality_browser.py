@@ -12,19 +12,14 @@ version of the dossier. Screenshots go to ``/tmp/hoso_shots`` (``HOSO_SHOTS_DIR`
 from __future__ import annotations
 
 import copy
-import os
 import re
-import socket
-import subprocess
-import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e_support import SHOTS, Seeded, seed, wait_until_up
-from fastapi import FastAPI
+from e2e_support import SHOTS, Seeded, seed, serve
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -43,16 +38,6 @@ from hoso.web.i18n import Locale
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 VI = Locale("vi")
-
-
-def quality_app() -> FastAPI:
-    """``hoso.main.create_app()`` with the quality pages (until ``hoso.main`` mounts them)."""
-    from hoso.main import create_app
-
-    app = create_app()
-    if not any(getattr(r, "path", None) == "/chat-luong" for r in app.routes):
-        app.include_router(quality_views.router)
-    return app
 
 
 @dataclass(frozen=True)
@@ -135,52 +120,12 @@ def quality_server(
     monkeypatch.setenv("HOSO_QUALITY_DIR", str(quality_dir))
     use_database(fresh_db_url)
     seeded = _seed_quality(seed())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "HOSO_DATABASE_URL": fresh_db_url,
-        "HOSO_ENV": "test",
-        "HOSO_QUALITY_DIR": str(quality_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "uvicorn.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "test_quality_browser:quality_app",
-                "--app-dir",
-                str(Path(__file__).resolve().parent),
-                "--fd",
-                str(sock.fileno()),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            pass_fds=(sock.fileno(),),
-        )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base_url, proc, log)
-        yield base_url, seeded
+        with serve(
+            fresh_db_url, tmp_path / "uvicorn.log", HOSO_QUALITY_DIR=str(quality_dir)
+        ) as base_url:
+            yield base_url, seeded
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        sock.close()
         get_settings.cache_clear()
 
 
