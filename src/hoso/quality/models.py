@@ -93,7 +93,11 @@ class QualityScore(Base):
     warnings: Mapped[int] = mapped_column(Integer)
     checked: Mapped[dict[str, int]] = mapped_column(JSONDoc, default=dict)
     """What the ratio rules checked (``{"DU-001": 41}``), to rescore without re-checking."""
+    digest: Mapped[int | None] = mapped_column(BigInteger)
+    """A hash of the columns above (:func:`hoso.quality.service.score_digest`): a full run
+    rewrites only the rows whose digest changed."""
     run_id: Mapped[int] = mapped_column(BigId)
+    """The run that last wrote the row (its scores are current as of the latest run)."""
     checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -42,7 +42,15 @@ from hoso.quality.calendar import WorkingCalendar
 from hoso.quality.engine import DIMENSIONS, NotEvaluated
 from hoso.quality.models import QualityAgencyScore, QualityFinding, QualityRun, QualityScore
 from hoso.quality.rules import APPROVAL, DATASET, ID, META, REGISTRY, Context, implementations
-from hoso.quality.snapshot import Snapshot, db_keys, empty_frame, load_frame, merge, stale_ids
+from hoso.quality.snapshot import (
+    Snapshot,
+    db_keys,
+    empty_frame,
+    has_retired,
+    load_frame,
+    merge,
+    stale_ids,
+)
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ALL = "*"
@@ -301,7 +309,10 @@ def _with_match_meta(frame: pl.DataFrame, meta: pl.DataFrame) -> pl.DataFrame:
     frame = frame.drop(
         [c for c in ("_population_match_status", "_population_matched_at") if c in frame.columns]
     )
-    return frame.join(meta, on=ID, how="left", maintain_order="left")
+    # Join on the id column alone and add the result's columns: a join of the whole frame
+    # would copy every column of a million dossiers.
+    joined = frame.select(ID).join(meta, on=ID, how="left", maintain_order="left")
+    return frame.with_columns(joined.drop(ID))
 
 
 def _chunks(values: Sequence[int], size: int = 5000) -> Iterable[list[int]]:
@@ -450,6 +461,12 @@ def run(
             population = population.rechunk()
         lap("snapshot")
 
+    retired = has_retired(population)
+    # What the dataset rules compare (every current record): without retired rows, and only
+    # the columns they read when rows must be dropped (a copy of ten small columns).
+    everyone = (
+        population.select(ID, *POPULATION_COLUMNS).filter(pl.col(ID) > 0) if retired else population
+    )
     scope = (
         population
         if scope_codes is None
@@ -498,9 +515,15 @@ def run(
         population=population, calendar=calendar, registry=registry,
     )  # fmt: skip
     record_result = engine.check(ctx, inputs=inputs, scope="record")
+    if retired:
+        # Rows a delta superseded were checked along (cheaper than copying the base part
+        # without them); their findings and counts go here.
+        record_result.findings = record_result.findings.filter(pl.col(ID) > 0)
+        record_result.checked = record_result.checked.filter(pl.col(ID) > 0)
+        frame = frame.select(ID).filter(pl.col(ID) > 0)
     dctx = Context(
-        frame=population, as_of=as_of, profile=profile, catalog=catalog, params=params,
-        population=population, calendar=calendar,
+        frame=everyone, as_of=as_of, profile=profile, catalog=catalog, params=params,
+        population=everyone, calendar=calendar,
     )  # fmt: skip
     dataset_result = engine.check(dctx, inputs=inputs, scope="dataset")
     lap("rules")
@@ -523,7 +546,7 @@ def run(
     session.add(run_row)
     session.flush()
 
-    meta = population.select(
+    meta = everyone.select(
         ID, pl.col("_personal_id").alias("personal_id"),
         pl.col("_agency").alias("managing_agency_code"),
         pl.col("_version").alias("version"), pl.col("_hash").alias("content_hash"),
@@ -600,11 +623,28 @@ def run(
         pl.col("checked").fill_null("{}"), pl.lit(run_row.id).alias("run_id"),
         pl.lit(started).alias("checked_at"),
     )  # fmt: skip
+    score_rows = score_rows.with_columns(score_digest().alias("digest"))
+    lap("scores_digest")
     if kind == "full" and scope_codes is None:
-        _clear(session, QualityScore)
-        with _secondary_indexes_rebuilt(session, QualityScore):
+        stored_digests = _stored_digests(session)
+        lap("scores_stored")
+        changed_rows = score_rows.join(stored_digests, on=["person_id", "digest"], how="anti")
+        gone = stored_digests.join(score_rows.select("person_id"), on="person_id", how="anti")
+        timings["scores_written"] = changed_rows.height
+        if changed_rows.height + gone.height > SCORE_REWRITE_FRACTION * max(
+            stored_digests.height, 1
+        ):
+            _clear(session, QualityScore)
+            with _secondary_indexes_rebuilt(session, QualityScore):
+                lap("scores_clear")
+                _write_scores(session, score_rows)
+        else:
+            # Unchanged rows stay as they are (their scores are current as of this run).
+            stale = pl.concat([changed_rows["person_id"], gone["person_id"]]).sort().to_list()
+            for chunk in _chunks(stale):
+                session.execute(delete(QualityScore).where(QualityScore.person_id.in_(chunk)))
             lap("scores_clear")
-            _write_scores(session, score_rows)
+            _write_scores(session, changed_rows)
     else:
         for chunk in _chunks(sorted(score_rows["person_id"].to_list())):
             session.execute(delete(QualityScore).where(QualityScore.person_id.in_(chunk)))
@@ -709,7 +749,10 @@ def sync_snapshot(
         return _columns(population, columns), population
     if columns is not None:  # and the keys stale_ids compares
         columns = list(dict.fromkeys([*columns, *_KEY_COLUMNS]))
-    loaded = snapshot.load(columns)
+    # A full run reads every column: the base part is not copied (superseded rows are
+    # retired, see snapshot.merge); the caller drops them with snapshot.live.
+    retire = columns is None
+    loaded = snapshot.load(columns, retire=retire)
     assert loaded is not None
     lap("snapshot_load")
     if verify:
@@ -728,7 +771,7 @@ def sync_snapshot(
     lap("snapshot_delta")
     population = loaded
     if fresh is not None:
-        population = merge(population, _columns(fresh, columns))
+        population = merge(population, _columns(fresh, columns), retire=retire)
     if gone:
         population = population.filter(~pl.col(ID).is_in(gone))
         full = snapshot.load()
@@ -849,6 +892,46 @@ def _stored_checked(session: Session, ids: pl.Series, checked_new: pl.DataFrame)
         rows, schema={ID: pl.Int64, "rule_id": pl.String, "checked": pl.Int64}, orient="row"
     )
     return pl.concat([checked_new, old], how="vertical")
+
+
+SCORE_REWRITE_FRACTION = 0.2
+"""A full run rewrites the whole score table (TRUNCATE, COPY, index rebuilt) when more than
+this share of the rows changed, else deletes and inserts only the changed rows."""
+
+SCORE_DIGEST_COLUMNS = (
+    "personal_id", "managing_agency_code", "version", "content_hash", *DIMENSIONS, "overall",
+    "passed", "complete", "errors", "warnings", "checked",
+)  # fmt: skip
+
+
+def score_digest() -> pl.Expr:
+    """A signed 64-bit hash of a score row's :data:`SCORE_DIGEST_COLUMNS`. Polars' hash is
+    stable within one Polars release only: after an upgrade the first full run finds every
+    digest changed and rewrites the table once, which is correct, only slower."""
+    return pl.struct(SCORE_DIGEST_COLUMNS).hash(seed=0).reinterpret(signed=True)
+
+
+def _stored_digests(session: Session) -> pl.DataFrame:
+    """``person_id`` and ``digest`` of every stored score row (COPY on PostgreSQL)."""
+    schema = {"person_id": pl.Int64, "digest": pl.Int64}
+    if session.get_bind().dialect.name == "postgresql":
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        buf = io.BytesIO()
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                "COPY (SELECT person_id, digest FROM quality_score) TO STDOUT (FORMAT csv)"
+            ) as cp,
+        ):
+            for chunk in cp:
+                buf.write(chunk)
+        if buf.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buf.seek(0)
+        return pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=schema)
+    rows = session.execute(select(QualityScore.person_id, QualityScore.digest)).all()
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _write_scores(session: Session, rows: pl.DataFrame) -> None:

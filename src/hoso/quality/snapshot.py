@@ -324,11 +324,11 @@ def _aware(value: Any) -> Any:
 
 def stale_ids(snapshot_frame: pl.DataFrame, keys: pl.DataFrame) -> tuple[list[int], list[int]]:
     """``(to reload, to drop)``: records whose snapshot row no longer matches the database,
-    and snapshot rows the database no longer has."""
+    and snapshot rows the database no longer has (retired rows are ignored)."""
     have = snapshot_frame.select(
         ID, "_version", "_hash", "_status",
         pl.col("_changed_at").alias("_snap_changed"), pl.col("_updated_at").alias("_snap_upd"),
-    )  # fmt: skip
+    ).filter(pl.col(ID) > 0)  # fmt: skip
     joined = keys.join(have, on=ID, how="left", suffix="_snap")
     stale = joined.filter(
         pl.col("_version_snap").is_null()
@@ -482,11 +482,13 @@ def _csv_to_parquet(csv_path: Path, parquet: Path, catalog: Catalog) -> None:
 # --- the snapshot ---------------------------------------------------------------------------
 
 
-def merge(base: pl.DataFrame, *newer: pl.DataFrame) -> pl.DataFrame:
+def merge(base: pl.DataFrame, *newer: pl.DataFrame, retire: bool = False) -> pl.DataFrame:
     """``base`` with the rows of each of ``newer`` (oldest first) replacing or adding theirs.
 
     One copy of the kept rows of ``base`` (the only large frame), none of the sort: rows keep
-    the base's order, then the newer rows."""
+    the base's order, then the newer rows. With ``retire`` the base is not copied at all: its
+    superseded rows stay, with their ``_id`` negated (only that column is new), and the
+    caller drops what has a negative ``_id`` (:func:`live`)."""
     parts = [n.select(base.columns) if n.columns != base.columns else n for n in newer]
     parts = [n for n in parts if n.height]
     if not parts:
@@ -494,8 +496,23 @@ def merge(base: pl.DataFrame, *newer: pl.DataFrame) -> pl.DataFrame:
     latest = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
     if len(parts) > 1:
         latest = latest.unique(subset=[ID], keep="last", maintain_order=True)
-    kept = base.filter(~pl.col(ID).is_in(latest[ID].implode()))
-    return pl.concat([kept, latest], how="vertical")
+    superseded = pl.col(ID).is_in(latest[ID].implode())
+    if retire:
+        kept = base.with_columns(pl.when(superseded).then(-pl.col(ID)).otherwise(pl.col(ID)))
+    else:
+        kept = base.filter(~superseded)
+    return pl.concat([kept, latest], how="vertical", rechunk=False)
+
+
+def has_retired(frame: pl.DataFrame) -> bool:
+    """True when ``frame`` (from ``merge(..., retire=True)``) holds superseded rows."""
+    low = frame[ID].min() if frame.height else None
+    return isinstance(low, int) and low < 0
+
+
+def live(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the superseded rows of ``merge(..., retire=True)``."""
+    return frame.filter(pl.col(ID) > 0) if has_retired(frame) else frame
 
 
 class Snapshot:
@@ -538,18 +555,20 @@ class Snapshot:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def load(self, columns: Sequence[str] | None = None) -> pl.DataFrame | None:
+    def load(
+        self, columns: Sequence[str] | None = None, *, retire: bool = False
+    ) -> pl.DataFrame | None:
         """The merged frame (the last write of each ``_id``), or None without a snapshot.
 
         Parts are Arrow IPC files mapped into memory: a part loads in milliseconds and its
         pages come from the page cache as the rules read them. Merging deltas copies only
-        the ``columns`` asked for."""
+        the ``columns`` asked for; with ``retire`` nothing is copied (see :func:`merge`)."""
         parts = self.manifest()["parts"]
         if not parts:
             return None
         wanted = None if columns is None else list(dict.fromkeys([ID, *columns]))
         frames = [self._read(p, wanted) for p in parts]
-        return merge(frames[0], *frames[1:])
+        return merge(frames[0], *frames[1:], retire=retire)
 
     def rows(self, ids: Sequence[int]) -> pl.DataFrame | None:
         """The snapshot's rows of ``ids`` (all columns; a few rows gathered from the parts)."""

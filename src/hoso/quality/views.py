@@ -30,6 +30,7 @@ CSP allows ``form-action 'self'`` only.)
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import itertools
@@ -787,6 +788,17 @@ class PersonFinding:
     related: str | None
 
 
+def _scored_at(session: Session, score: QualityScore | None) -> dt.datetime | None:
+    """When the record's scores were last confirmed: a run over every agency re-checks what
+    changed and leaves the rest, so a score row is current as of the latest such run."""
+    if score is None:
+        return None
+    latest = service.last_run(session, get_settings().quality_profile)
+    if latest is None or latest.started_at <= score.checked_at:
+        return score.checked_at
+    return latest.started_at
+
+
 @router.get("/chat-luong/ho-so/{personal_id}", response_class=HTMLResponse)
 def person_page(
     request: Request,
@@ -833,6 +845,7 @@ def person_page(
         "dossier": dossier,
         "agency_name": names.get(dossier.managing_agency, dossier.managing_agency),
         "score": score,
+        "scored_at": _scored_at(session, score),
         "stale": score is not None and score.version != dossier.current_version,
         "groups": [
             (d, _t(locale, DIMENSION_LABELS[d]), groups.get(d, []))

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from hoso.quality.rules import ID
-from hoso.quality.snapshot import Snapshot, merge
+from hoso.quality.snapshot import Snapshot, has_retired, live, merge
 
 T0 = dt.datetime(2026, 11, 23, 3, tzinfo=dt.UTC)
 
@@ -39,6 +39,19 @@ def test_merge_replaces_and_adds_rows_with_the_newest_winning() -> None:
     assert by_id == {1: "A 1", 2: "C 2", 3: "C 3", 4: "A 4", 5: "B 5"}
     assert merged.height == 5
     assert merge(base) is base  # nothing newer: no copy
+
+
+def test_merge_retiring_negates_the_superseded_rows_and_copies_nothing_else() -> None:
+    base = _frame([1, 2, 3, 4], "A")
+    merged = merge(base, _frame([2, 5], "B"), _frame([2, 3], "C"), retire=True)
+    assert merged.height == 4 + 3  # the base rows all stay
+    assert has_retired(merged) and not has_retired(base)
+    assert sorted(i for i in merged[ID].to_list() if i < 0) == [-3, -2]
+    by_id = dict(zip(live(merged)[ID].to_list(), live(merged)["birth_name"].to_list(), strict=True))
+    assert by_id == {1: "A 1", 2: "C 2", 3: "C 3", 4: "A 4", 5: "B 5"}
+    # the base part's other columns are the same buffers, not a copy
+    assert merged["birth_name"].head(4).equals(base["birth_name"])
+    assert live(base) is base
 
 
 def test_parts_round_trip_through_memory_mapped_ipc(tmp_path: Path) -> None:
