@@ -137,6 +137,22 @@ class Settings(BaseSettings):
     popsim_rate_per_second: float = 50.0
     """Requests per second per client key the simulator allows (429 beyond)."""
 
+    popsim_latency_ms: float = Field(default=0.0, ge=0)
+    """Injected fault of the simulator: delay added to every answer (``serve --latency-ms``)."""
+
+    popsim_error_rate: float = Field(default=0.0, ge=0, le=1)
+    """Injected fault of the simulator: share of calls answered 503 (``serve --error-rate``)."""
+
+    popsim_timeout_rate: float = Field(default=0.0, ge=0, le=1)
+    """Injected fault of the simulator: share of calls that hang ``popsim_timeout_seconds``
+    before answering (``serve --timeout-rate``)."""
+
+    popsim_timeout_seconds: float = Field(default=30.0, ge=0)
+    """How long a simulated timeout hangs (past any sane client timeout)."""
+
+    popsim_down: bool = False
+    """Injected fault of the simulator: answer every call 503 (``serve --down``)."""
+
     approval_allow_self: bool = False
     """Allow an approver to approve a version they authored (off: four-eyes principle)."""
 

@@ -15,11 +15,12 @@ a burst of one second's worth; 429 with ``Retry-After`` in whole seconds). The f
 endpoints need the key but are not rate limited and never faulted, so a test can always
 switch faults off again.
 
-Injected faults (:class:`Faults`, set at start-up through :func:`create_app` or the CLI,
-and at run time with ``PUT /v1/_faults``) apply to every other ``/v1`` call, before the key
-check, as an outage would: ``down`` answers 503; ``latency_ms`` delays each answer;
-``timeout_rate`` is the share of calls that sleep ``timeout_seconds`` (30 s) before
-answering; ``error_rate`` the share answered 503.
+Injected faults (:class:`Faults`, set at start-up through :func:`create_app`, the
+``HOSO_POPSIM_*`` fault settings or the CLI, and at run time with ``PUT /v1/_faults``)
+apply to every other ``/v1`` call, before the key check, as an outage would: ``down``
+answers 503; ``latency_ms`` delays each answer; ``timeout_rate`` is the share of calls
+that sleep ``timeout_seconds`` (30 s) before answering; ``error_rate`` the share answered
+503.
 
 Errors are ``{"error": code, "message": "<Vietnamese> / <English>"}``.
 """
@@ -75,6 +76,19 @@ class Faults:
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return asdict(self)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Faults:
+        """The start-up faults of ``HOSO_POPSIM_LATENCY_MS``, ``_ERROR_RATE``,
+        ``_TIMEOUT_RATE``, ``_TIMEOUT_SECONDS`` and ``_DOWN``."""
+        s = settings or get_settings()
+        return cls(
+            latency_ms=s.popsim_latency_ms,
+            timeout_rate=s.popsim_timeout_rate,
+            error_rate=s.popsim_error_rate,
+            down=s.popsim_down,
+            timeout_seconds=s.popsim_timeout_seconds,
+        )
 
 
 class FaultsIn(BaseModel):
@@ -252,14 +266,18 @@ def create_app(
 ) -> FastAPI:
     """The simulator's app on ``settings.popsim_database_url`` (tables created on start).
 
-    ``faults`` are the injected faults at start-up; ``engine`` overrides the database
-    (the caller then owns it).
+    ``faults`` are the injected faults at start-up (default: the ``popsim_*`` fault
+    settings, see :meth:`Faults.from_settings`); ``engine`` overrides the database (the
+    caller then owns it).
     """
     settings = settings or get_settings()
     own_engine = engine is None
     engine = engine if engine is not None else open_engine(settings.popsim_database_url)
     state = RegistryState(
-        engine, list(settings.popsim_api_keys), settings.popsim_rate_per_second, faults or Faults()
+        engine,
+        list(settings.popsim_api_keys),
+        settings.popsim_rate_per_second,
+        faults if faults is not None else Faults.from_settings(settings),
     )
 
     @asynccontextmanager

@@ -1,7 +1,8 @@
 """Commands of the registry simulator, mounted by the lead as ``hoso population …``.
 
 - ``serve [--host H] [--port 8100] [--latency-ms MS] [--error-rate R] [--timeout-rate R]
-  [--timeout-seconds S] [--down]`` runs the HTTP API (uvicorn, one process);
+  [--timeout-seconds S] [--down/--up]`` runs the HTTP API (uvicorn, one process); the
+  fault options default to the ``HOSO_POPSIM_*`` settings of the same names;
 - ``seed (--count N | --registry-file FILE [--labels-file FILE]) [--seed S]
   [--defect-rate R] [--others-factor 3] [--difference-rate 0.01] [--truth FILE]
   [--as-of DATE]`` replaces the registry's citizens (see :mod:`hoso.popsim.seed`);
@@ -46,33 +47,59 @@ _STAGES = {
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe / bind address"),
     port: int = typer.Option(8100, "--port", help="Cổng / port"),
-    latency_ms: float = typer.Option(
-        0.0, "--latency-ms", min=0, help="Độ trễ thêm mỗi lần gọi (ms) / added latency"
+    latency_ms: float | None = typer.Option(
+        None,
+        "--latency-ms",
+        min=0,
+        help="Độ trễ thêm mỗi lần gọi (ms) / added latency [HOSO_POPSIM_LATENCY_MS]",
     ),
-    error_rate: float = typer.Option(
-        0.0, "--error-rate", min=0, max=1, help="Tỷ lệ trả lỗi 503 / share of 503 answers"
+    error_rate: float | None = typer.Option(
+        None,
+        "--error-rate",
+        min=0,
+        max=1,
+        help="Tỷ lệ trả lỗi 503 / share of 503 answers [HOSO_POPSIM_ERROR_RATE]",
     ),
-    timeout_rate: float = typer.Option(
-        0.0, "--timeout-rate", min=0, max=1, help="Tỷ lệ treo quá thời gian / share of timeouts"
+    timeout_rate: float | None = typer.Option(
+        None,
+        "--timeout-rate",
+        min=0,
+        max=1,
+        help="Tỷ lệ treo quá thời gian / share of timeouts [HOSO_POPSIM_TIMEOUT_RATE]",
     ),
-    timeout_seconds: float = typer.Option(
-        30.0, "--timeout-seconds", min=0, help="Thời gian treo (giây) / how long a timeout hangs"
+    timeout_seconds: float | None = typer.Option(
+        None,
+        "--timeout-seconds",
+        min=0,
+        help="Thời gian treo (giây) / how long a timeout hangs [HOSO_POPSIM_TIMEOUT_SECONDS]",
     ),
-    down: bool = typer.Option(False, "--down", help="Giả lập ngừng phục vụ / answer 503 to all"),
+    down: bool | None = typer.Option(
+        None,
+        "--down/--up",
+        help="Giả lập ngừng phục vụ / answer 503 to all [HOSO_POPSIM_DOWN]",
+        show_default=False,
+    ),
     fd: int | None = typer.Option(
         None, "--fd", hidden=True, help="Socket đã mở sẵn / an already bound socket (tests)"
     ),
 ) -> None:
-    """Chạy máy chủ mô phỏng CSDL dân cư / serve the population-registry simulator."""
+    """Chạy máy chủ mô phỏng CSDL dân cư / serve the population-registry simulator.
+
+    Each fault option defaults to its ``HOSO_POPSIM_*`` setting (all off by default).
+    """
     import uvicorn
 
-    faults = Faults(
-        latency_ms=latency_ms,
-        error_rate=error_rate,
-        timeout_rate=timeout_rate,
-        timeout_seconds=timeout_seconds,
-        down=down,
-    )
+    faults = Faults.from_settings()
+    given = {
+        "latency_ms": latency_ms,
+        "error_rate": error_rate,
+        "timeout_rate": timeout_rate,
+        "timeout_seconds": timeout_seconds,
+        "down": down,
+    }
+    for name, value in given.items():
+        if value is not None:
+            setattr(faults, name, value)
     app = create_app(faults=faults)
     # Access logs would record URLs, which carry personal IDs.
     if fd is not None:

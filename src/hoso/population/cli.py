@@ -26,9 +26,9 @@ from hoso.auth.principal import operator
 from hoso.config import get_settings
 from hoso.db.engine import unit_of_work
 from hoso.errors import HosoError
-from hoso.population import service
-from hoso.population import xlsx as xlsx_format
-from hoso.population.client import RegistryClient, RegistryRejected, RegistryUnavailable
+
+# The service, its matching tables (the catalogue) and the HTTP client are imported by the
+# commands that use them: ``hoso --help`` and every other command load this module.
 
 app = typer.Typer(
     help="Đối chiếu với CSDLQG về dân cư / population-registry matching", no_args_is_help=True
@@ -69,6 +69,9 @@ def match(
     quiet: bool = typer.Option(False, "--quiet", help="Không hiện tiến trình / no progress bar"),
 ) -> None:
     """Đối chiếu hồ sơ với CSDLQG về dân cư / verify dossiers against the population registry."""
+    from hoso.population import service
+    from hoso.population.client import RegistryClient, RegistryRejected, RegistryUnavailable
+
     settings = get_settings()
     size = batch_size or settings.population_batch_size
     if not 1 <= size <= 1000:
@@ -167,6 +170,9 @@ def results(
     limit: int = typer.Option(50, "--limit", help="Số dòng tối đa của bảng / table rows"),
 ) -> None:
     """Kết quả đối chiếu từng người / the registry result of each person."""
+    from hoso.population import service
+    from hoso.population import xlsx as xlsx_format
+
     if fmt is ResultsFormat.xlsx and out_path is None:
         err.print("[red]Lỗi / Error:[/red] --format xlsx cần --out / needs --out FILE")
         raise typer.Exit(code=2)
@@ -218,6 +224,8 @@ def results(
 
 
 def _print_table(rows: Any) -> int:
+    from hoso.population import service
+
     table = Table(
         "Số định danh", "Họ và tên", "Cơ quan", "Kết quả", "Trường khác biệt: hồ sơ → CSDLQG",
         "Thời điểm (UTC)", "Quyết định",

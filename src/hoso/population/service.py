@@ -422,7 +422,11 @@ def apply_batch(
     probabilistic result (``matched_by`` ``probabilistic``: a potential match, or one
     decided or auto-accepted) of an unchanged dossier is kept when the personal ID is still
     not found: verifying by number again adds nothing to it (only ``matched_at`` and
-    ``run_id`` move). Lock ``run`` (``with_for_update``) before calling when several runners
+    ``run_id`` move). An accepted probabilistic link (auto-accepted or confirmed by an
+    officer) of a dossier that *changed* — typically by accepting the corrections it
+    proposed — is kept too, compared again with the registry's values stored with it
+    (:func:`_relinked`); its decision stays while the identity still agrees. A potential
+    match of a changed dossier goes back to ``not_found`` for the next probabilistic pass. Lock ``run`` (``with_for_update``) before calling when several runners
     may share it.
     """
     if not people or people[0].person_id <= run.cursor:
@@ -441,13 +445,16 @@ def apply_batch(
         result = compare_one(person, results)
         old = previous.get(person.person_id)
         unchanged = old is not None and old["content_hash"] == person.content_hash
-        if (
+        linked = (
             old is not None
-            and unchanged
             and result["outcome"] == Outcome.NOT_FOUND
             and old["matched_by"] == "probabilistic"
-        ):
+        )
+        if linked and unchanged:
+            assert old is not None
             row = {**old, "matched_at": now, "run_id": run.id}
+        elif linked and old is not None and old["registry_personal_id"] is not None:
+            row = _relinked(old, person, run, now)
         else:
             row = {
                 "person_id": person.person_id,
@@ -493,6 +500,37 @@ def apply_batch(
     )  # fmt: skip
     session.flush()
     return counts
+
+
+def _relinked(
+    old: dict[str, Any], person: Dossier, run: PopulationRun, now: dt.datetime
+) -> dict[str, Any]:
+    """The accepted probabilistic link of a dossier that changed since: compared again with
+    the registry's values stored with the link (the verification by number cannot fetch the
+    linked citizen). The review decision stays when the dossier still agrees on identity
+    (``matched``); otherwise the link becomes a conflict to review again."""
+    citizen = {
+        **(old["registry_values"] or {}),
+        "personal_id": old["registry_personal_id"],
+        "status": old["registry_status"] or "alive",
+    }
+    compared = matching.compare(
+        person.data, citizen, matched_by="probabilistic", probability=old["probability"],
+        accepted=True,
+    ).as_columns()  # fmt: skip
+    row = {
+        **old,
+        "managing_agency_code": person.managing_agency_code,
+        "version": person.version,
+        "content_hash": person.content_hash,
+        **compared,
+        "matched_at": now,
+        "run_id": run.id,
+    }
+    if compared["outcome"] != Outcome.MATCHED:
+        row.update(decision=Decision.PENDING, decided_by=None, decided_at=None,
+                   decision_reason=None, corrections_proposed=0)  # fmt: skip
+    return row
 
 
 _JSON_COLUMNS = frozenset({"registry_values", "differences", "candidates"})

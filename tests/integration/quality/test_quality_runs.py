@@ -376,7 +376,7 @@ def _findings_by_person(session: Session) -> pl.DataFrame:
             QualityFinding.rule_id,
             QualityFinding.field,
             QualityFinding.value,
-        )  # fmt: skip
+        )
     ).all()
     return pl.DataFrame(
         rows, schema=["personal_id", "rule_id", "field", "value"], orient="row"
