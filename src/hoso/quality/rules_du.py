@@ -147,29 +147,32 @@ def empty_cells(frame: pl.DataFrame, columns: Mapping[str, Sequence[FieldDef]]) 
     ``_id``, ``table``, ``_i`` (row index), ``column``, ``value`` (the cell as stored when it
     is text, else null).
 
-    One lazy pass tests every cell of every table as flat arrays (no per-record work):
-    :func:`_candidate` gives candidate positions; only those are looked up again, mapped
-    back to (record, row) and tested exactly."""
+    One lazy pass tests every row of every table as flat arrays (no per-record work):
+    :func:`_candidate` of any of the table's columns gives candidate rows; only those are
+    looked up again, mapped back to (record, row) and tested column by column, exactly."""
     schema = frame.schema
     exprs: list[pl.Expr] = []
-    wanted: list[tuple[str, str, DType]] = []
+    wanted: dict[str, list[tuple[FieldDef, DType]]] = {}
     for table, names in columns.items():
         dtypes = _struct_fields(schema[table])
-        for leaf in names:
-            column = leaf.code
-            if column not in dtypes:
-                continue
-            dtype = dtypes[column]
-            candidate = _candidate(leaf, dtype, pl.element().struct.field(column))
-            exprs.append(
-                pl.col(table)
-                .list.eval(candidate)
-                .explode(empty_as_null=False, keep_nulls=False)
-                .arg_true()
-                .implode()
-                .alias(f"{len(wanted)}")
-            )
-            wanted.append((table, column, dtype))
+        present = [(leaf, dtypes[leaf.code]) for leaf in names if leaf.code in dtypes]
+        if not present:
+            continue
+        candidate = pl.any_horizontal(
+            [
+                _candidate(leaf, dtype, pl.element().struct.field(leaf.code))
+                for leaf, dtype in present
+            ]
+        )
+        exprs.append(
+            pl.col(table)
+            .list.eval(candidate)
+            .explode(empty_as_null=False, keep_nulls=False)
+            .arg_true()
+            .implode()
+            .alias(table)
+        )
+        wanted[table] = present
     out_schema = {
         ID: pl.Int64,
         "table": pl.String,
@@ -179,7 +182,7 @@ def empty_cells(frame: pl.DataFrame, columns: Mapping[str, Sequence[FieldDef]]) 
     }
     if not exprs:
         return pl.DataFrame(schema=out_schema)
-    tables = list(dict.fromkeys(table for table, _, _ in wanted))
+    tables = list(wanted)
     hits, counts = pl.collect_all(
         [
             frame.lazy().select(exprs),
@@ -189,8 +192,8 @@ def empty_cells(frame: pl.DataFrame, columns: Mapping[str, Sequence[FieldDef]]) 
         ]
     )
     parts: list[pl.DataFrame] = []
-    for k, (table, column, dtype) in enumerate(wanted):
-        positions = hits.get_column(f"{k}")[0].cast(pl.Int64)
+    for table, present in wanted.items():
+        positions = hits.get_column(table)[0].cast(pl.Int64)
         if positions.len() == 0:
             continue
         lengths = counts.get_column(table)
@@ -204,26 +207,31 @@ def empty_cells(frame: pl.DataFrame, columns: Mapping[str, Sequence[FieldDef]]) 
             .filter(pl.col("_r").is_in(record.unique().cast(pl.Int64).implode()))
             .collect()
         )
-        cells = (
+        located = (
             pl.DataFrame({"_r": record.cast(pl.Int64), "_i": index})
             .join(rows, on="_r", how="left")
-            .select(
-                ID, "_i", pl.col(table).list.get(pl.col("_i")).struct.field(column).alias("value")
-            )
+            .select(ID, "_i", pl.col(table).list.get(pl.col("_i")).alias("_row"))
         )
-        if dtype == pl.String:
-            cells = cells.filter(empty_expr(pl.col("value"), dtype))
-        else:
-            cells = cells.with_columns(pl.lit(None, dtype=pl.String).alias("value"))
-        parts.append(
-            cells.select(
-                ID,
-                pl.lit(table).alias("table"),
-                "_i",
-                pl.lit(column).alias("column"),
-                pl.col("value").cast(pl.String),
+        for leaf, dtype in present:
+            value = pl.col("_row").struct.field(leaf.code)
+            cells = located.filter(_candidate(leaf, dtype, value)).select(
+                ID, "_i", value.alias("value")
             )
-        )
+            if dtype == pl.String:
+                cells = cells.filter(empty_expr(pl.col("value"), dtype))
+            else:
+                cells = cells.with_columns(pl.lit(None, dtype=pl.String).alias("value"))
+            if cells.height == 0:
+                continue
+            parts.append(
+                cells.select(
+                    ID,
+                    pl.lit(table).alias("table"),
+                    "_i",
+                    pl.lit(leaf.code).alias("column"),
+                    pl.col("value").cast(pl.String),
+                )
+            )
     return pl.concat(parts) if parts else pl.DataFrame(schema=out_schema)
 
 
@@ -622,16 +630,14 @@ def du_009(ctx: Context) -> pl.DataFrame:
         ID,
         count.alias("_n"),
         recruitment.alias("_r"),
-        rows.eval(end.is_null()).list.any().alias("_open"),
-        rows.eval(end).list.max().alias("_last"),
+        # The latest 'to', an open row counting as the latest of all (one parse, not two).
+        rows.eval(end.fill_null(_OPEN_END)).list.max().alias("_last"),
         rows.eval(start).list.min().alias("_first"),
         _status_column(ctx),
     ).filter(pl.col("_n") > 0)
-    late = (
-        ~pl.col("_open").fill_null(True)
-        & (pl.col("_last") < as_of_month).fill_null(False)
-        & ~pl.col("_status").is_in(inactive).fill_null(False)
-    )
+    late = (pl.col("_last") < as_of_month).fill_null(False) & ~pl.col("_status").is_in(
+        inactive
+    ).fill_null(False)
     first_gap = (pl.col("_first") - pl.col("_r") > max_gap).fill_null(False)
 
     # Gaps between rows, on the flat rows sorted by (record, from). cum_max within each

@@ -37,6 +37,7 @@ import re
 import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import polars as pl
@@ -122,6 +123,11 @@ def _memo(name: str, owners: tuple[object, ...], build: Callable[[], _T]) -> _T:
 
     _MEMO[key] = (tuple(weakref.ref(o, forget) for o in owners), value)
     return value
+
+
+def _series(values: Sequence[str]) -> pl.Expr:
+    """``values`` as one literal list, for ``is_in``."""
+    return pl.lit(pl.Series(values, dtype=pl.String).implode())
 
 
 def _nfc(value: str) -> str:
@@ -278,28 +284,45 @@ def _clean_as_stored(
     return None
 
 
+def _table_fields(ctx: Context, table: str) -> frozenset[str]:
+    """The column names of ``table`` as the frame stores it (``List(Struct)``)."""
+    dtype = ctx.frame.schema[table]
+    if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+        return frozenset(f.name for f in dtype.inner.fields)
+    return frozenset()
+
+
 def _distinct(
     ctx: Context,
-    frame: pl.DataFrame,
-    leaves: Sequence[FieldDef],
+    leaves: Mapping[str | None, Sequence[FieldDef]],
     rules_of: Mapping[str, frozenset[str]],
 ) -> dict[str, pl.Series]:
-    """The distinct non-null values (elements, for lists) of each leaf column of ``frame``
-    that a text rule may report (values clean as stored left out)."""
-    exprs = []
-    for leaf in leaves:
-        col = pl.col(leaf.code)
-        if leaf.multiple:
-            col = col.explode()
-        col = col.drop_nulls()
-        clean = _clean_as_stored(ctx, leaf, rules_of[leaf.path], col)
-        if clean is not None:
-            col = col.filter(~clean)
-        exprs.append(col.unique().implode().alias(leaf.path))
-    if not exprs:
-        return {}
-    row = frame.select(exprs)
-    return {name: row[name][0] for name in row.columns}
+    """The distinct non-null values (elements, for lists) of each leaf, by table (None for
+    the scalars), that a text rule may report (values clean as stored left out), all tables
+    in parallel. A table's rows are exploded lazily, only the leaves' columns read out."""
+    queries: list[pl.LazyFrame] = []
+    for table, columns in leaves.items():
+        exprs = []
+        for leaf in columns:
+            col = pl.col(leaf.code)
+            if leaf.multiple:
+                col = col.explode()
+            col = col.drop_nulls()
+            clean = _clean_as_stored(ctx, leaf, rules_of[leaf.path], col)
+            if clean is not None:
+                col = col.filter(~clean)
+            exprs.append(col.unique().implode().alias(leaf.path))
+        if not exprs:
+            continue
+        if table is None:
+            queries.append(ctx.frame.lazy().select(exprs))
+        else:
+            rows = ctx.frame.lazy().select(table).explode(table, keep_nulls=False).unnest(table)
+            queries.append(rows.select(exprs))
+    out: dict[str, pl.Series] = {}
+    for row in pl.collect_all(queries):
+        out.update({name: row[name][0] for name in row.columns})
+    return out
 
 
 def _build_flagged(ctx: Context) -> dict[str, pl.Series]:
@@ -312,11 +335,11 @@ def _build_flagged(ctx: Context) -> dict[str, pl.Series]:
                 by_path[leaf.path] = leaf
     rules_of = {path: frozenset(r) for path, r in found.items()}
     scalars, by_table = _split(ctx, by_path.values())
-    values = _distinct(ctx, ctx.frame, scalars, rules_of)
+    wanted: dict[str | None, Sequence[FieldDef]] = {None: scalars}
     for table, leaves in by_table.items():
-        rows = ctx.table(table)
-        present = [c for c in leaves if c.code in rows.columns]
-        values.update(_distinct(ctx, rows, present, rules_of))
+        columns = _table_fields(ctx, table)
+        wanted[table] = [c for c in leaves if c.code in columns]
+    values = _distinct(ctx, wanted, rules_of)
     # One regex pass per group of leaves with the same pre-filter.
     groups: dict[tuple[str, ...], list[str]] = {}
     for path, distinct in values.items():
@@ -361,8 +384,36 @@ def _value_findings(
 
     scalars, by_table = _split(ctx, leaves)
     return concat(
-        [*scalar_findings(ctx, scalars, predicate), *cell_findings(ctx, by_table, predicate)]
+        [
+            *scalar_findings(ctx, scalars, predicate),
+            *cell_findings(_holding(ctx, by_table, offending), by_table, predicate),
+        ]
     )
+
+
+def _holding(
+    ctx: Context, by_table: Mapping[str, Sequence[FieldDef]], offending: Mapping[str, list[str]]
+) -> Context:
+    """``ctx`` reduced to the records with an offending cell in ``by_table`` (their rows,
+    not every row of the tables, are then read out), in the frame's order."""
+    if not by_table:
+        return ctx
+    tests = []
+    for table, leaves in by_table.items():
+        columns = _table_fields(ctx, table)
+        for leaf in leaves:
+            if leaf.code not in columns:
+                continue
+            cell = pl.element().struct.field(leaf.code)
+            if leaf.multiple:
+                cell = cell.list.eval(pl.element().is_in(_series(offending[leaf.path]))).list.any()
+            else:
+                cell = cell.is_in(_series(offending[leaf.path]))
+            tests.append(pl.col(table).list.eval(cell.fill_null(False)).list.any().fill_null(False))
+    if not tests:
+        return replace(ctx, frame=ctx.frame.select(ID).clear(), _tables={})
+    frame = ctx.frame.lazy().select(ID, *by_table).filter(pl.any_horizontal(tests)).collect()
+    return replace(ctx, frame=frame, _tables={})
 
 
 # --- duplicates: SACH-001, SACH-002 -----------------------------------------------------------

@@ -32,6 +32,7 @@ from hoso.quality.calendar import (
     SEX_MALE,
     WorkingCalendar,
     default_calendar,
+    retirement_age_months,
     retirement_table,
 )
 from hoso.quality.rules import (
@@ -532,18 +533,24 @@ def song_010(ctx: Context) -> pl.DataFrame:
         return empty_findings()
     dob = _as_text("date_of_birth")
     born = _latest_month(dob)
-    rows = ctx.frame.select(
-        ID,
-        "date_of_birth",
-        pl.col("sex").str.strip_chars().alias("_sex"),
-        (
-            pl.col("employment_status_code").str.strip_chars()
-            if ctx.has("employment_status_code")
-            else pl.lit(None, dtype=pl.String)
-        ).alias("_status"),
-        born.dt.year().cast(pl.Int32).alias("birth_year"),
-        born.dt.month().cast(pl.Int8).alias("birth_month"),
-    ).filter(pl.col("birth_year").is_not_null() & pl.col("_sex").is_in([SEX_MALE, SEX_FEMALE]))
+    rows = (
+        ctx.frame.lazy()
+        .filter(_maybe_retired(ctx.as_of))
+        .select(
+            ID,
+            "date_of_birth",
+            pl.col("sex").str.strip_chars().alias("_sex"),
+            (
+                pl.col("employment_status_code").str.strip_chars()
+                if ctx.has("employment_status_code")
+                else pl.lit(None, dtype=pl.String)
+            ).alias("_status"),
+            born.dt.year().cast(pl.Int32).alias("birth_year"),
+            born.dt.month().cast(pl.Int8).alias("birth_month"),
+        )
+        .filter(pl.col("birth_year").is_not_null() & pl.col("_sex").is_in([SEX_MALE, SEX_FEMALE]))
+        .collect()
+    )
     if rows.height == 0:
         return empty_findings()
     active = ctx.codes("employment_status").filter(pl.col("active") == "true")["code"].to_list()
@@ -569,6 +576,28 @@ def song_010(ctx: Context) -> pl.DataFrame:
             )
         ]
     )
+
+
+@lru_cache(maxsize=1)
+def _youngest_retirement_months() -> int:
+    """The smallest statutory retirement age of any year and sex, in months."""
+    return min(
+        retirement_age_months(year, sex)
+        for sex in (SEX_MALE, SEX_FEMALE)
+        for year in range(1900, 2200)
+    )
+
+
+def _maybe_retired(as_of: dt.date) -> pl.Expr:
+    """A cheap superset of the records SONG-010 may report: all but the dates of birth
+    written with four leading digits of a year too late to have reached the youngest
+    retirement age by ``as_of`` (the retirement month is at least that many months after
+    the latest month of birth, and must lie before the as-of month)."""
+    as_of_month = as_of.year * 12 + as_of.month - 1
+    latest_year = (as_of_month - _youngest_retirement_months() - 1) // 12
+    dob = pl.col("date_of_birth").cast(pl.String)
+    young = dob.str.contains(r"^[0-9]{4}") & (dob.str.slice(0, 4) > f"{latest_year:04d}")
+    return ~young.fill_null(False)
 
 
 @lru_cache(maxsize=8)
