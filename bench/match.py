@@ -3,7 +3,7 @@
     .venv/bin/python bench/match.py [--count 1000000] [--seed 7] [--defect-rate 0.05]
         [--others-factor 4] [--difference-rate 0.01] [--batch-size 1000]
         [--client-rate 20] [--server-rate 50] [--prob-records 100000] [--skip-probabilistic]
-        [--skip-link] [--noise realistic|harsh]
+        [--skip-link] [--noise realistic|harsh] [--train]
 
 What is measured (issue 5, "Must show": 1,000,000 people against a 5,000,000-citizen
 registry end to end in at most 10 minutes; precision and recall at least 0.99):
@@ -490,8 +490,9 @@ def _probabilistic_module() -> Any:
 
 
 def probabilistic_part(
-    registry_size: int, records: int, seed: int, extract: Path | None, profile: str
-) -> dict[str, Any]:
+    registry_size: int, records: int, seed: int, extract: Path | None, profile: str,
+    train: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """Splink over ``records`` query records without IDs: made from the seeded registry's own
     citizens when ``extract`` is given (the same registry), else ``bench/match_probabilistic.py``'s
     synthetic registry of ``registry_size`` citizens."""
@@ -505,6 +506,12 @@ def probabilistic_part(
         reg_path, recs = module.data(registry_size, records, 0.05, seed, profile)
         source = f"a synthetic registry ({reg_path.name})"
     queries = recs.drop("truth")
+    if train:
+        t0 = time.perf_counter()
+        trained = probabilistic.train(queries, reg_path)
+        print(f"trained in {time.perf_counter() - t0:.0f} s (paste into "
+              "hoso.population.probabilistic.PARAMETERS):")  # fmt: skip
+        print(json.dumps(trained, indent=1))
     t0 = time.perf_counter()
     candidates = probabilistic.link(queries, reg_path)
     decisions = probabilistic.best(candidates, records=queries.get_column("record_key"))
@@ -662,6 +669,8 @@ def main() -> None:
     ap.add_argument("--prob-records", type=int, default=100_000)
     ap.add_argument("--skip-probabilistic", action="store_true")
     ap.add_argument("--skip-link", action="store_true", help="no link step (step 6)")
+    ap.add_argument("--train", action="store_true",
+                    help="train the model on the step-7 records and print the parameters")  # fmt: skip
     ap.add_argument("--noise", choices=("realistic", "harsh"), default="realistic",
                     help="noise of the step-7 records (bench/match_probabilistic.py)")  # fmt: skip
     ap.add_argument(
@@ -695,7 +704,9 @@ def main() -> None:
         registry_size = round((1 + args.others_factor) * args.count)
         print(f"\nprobabilistic: {args.prob_records:,} records without ID against "
               f"{registry_size:,} citizens ({load()}) …")  # fmt: skip
-        prob = probabilistic_part(registry_size, args.prob_records, 11, extract, args.noise)
+        prob = probabilistic_part(
+            registry_size, args.prob_records, 11, extract, args.noise, args.train
+        )
         summary["probabilistic"] = prob
         print(f"{'registry':>24}: {prob['registry']}")
         for key in ("records", "predicted", "auto", "review"):

@@ -21,9 +21,12 @@ recall >= 0.99, auto-accepted precision >= 0.999):
   (0.5 %); the day and month swapped (1.5 %), a one-digit typo (1.5 %), only the year (1.5 %)
   or year and month (0.5 %), ``dd/mm/yyyy`` (1 %); the sex wrong (0.2 %); no home town (10 %),
   the legacy commune it was before 2025 (10 %), another commune of the province (2 %) or
-  another province (0.5 %); no ethnicity (5 %) or another (0.5 %). ``harsh`` doubles or
-  triples the damaging kinds (typos 7 %, another given name 1 %, date errors 3 %, other home
-  towns 3 % + 1 %) to show how the figures degrade.
+  another province (0.5 %); no ethnicity (5 %) or another (0.5 %); when the citizens carry a
+  permanent residence (``bench/match.py``'s seeded registry does, the synthetic one here
+  does not): none (15 %), an older one in another commune of the province (8 %) or another
+  province (4 %). ``harsh`` doubles or triples the damaging kinds (typos 7 %, another given
+  name 1 %, date errors 3 %, other home towns 3 % + 1 %, no residence 25 %, moved 15 % + 8 %)
+  to show how the figures degrade.
 - ``link`` + ``best`` timed (the data generation and Parquet files are not), with the
   registry read from Parquet. Precision = records whose best candidate (auto-accepted or
   for review) is the true citizen / records given a candidate; recall = the same / records
@@ -164,7 +167,8 @@ PROFILES: dict[str, dict[str, float]] = {
         "swapped": 0.015, "date_typo": 0.015, "year_only": 0.015, "year_month": 0.005,
         "dmy": 0.01, "sex": 0.002, "no_hometown": 0.10, "legacy_hometown": 0.10,
         "other_ward": 0.02, "other_province": 0.005, "no_ethnicity": 0.05,
-        "other_ethnicity": 0.005,
+        "other_ethnicity": 0.005, "no_residence": 0.15, "moved_ward": 0.08,
+        "moved_province": 0.04,
     },
     "harsh": {
         "other_given": 0.01, "new_style": 0.5, "typo": 0.07, "no_diacritics": 0.10,
@@ -172,7 +176,8 @@ PROFILES: dict[str, dict[str, float]] = {
         "swapped": 0.03, "date_typo": 0.03, "year_only": 0.02, "year_month": 0.01,
         "dmy": 0.01, "sex": 0.003, "no_hometown": 0.10, "legacy_hometown": 0.10,
         "other_ward": 0.03, "other_province": 0.01, "no_ethnicity": 0.05,
-        "other_ethnicity": 0.005,
+        "other_ethnicity": 0.005, "no_residence": 0.25, "moved_ward": 0.15,
+        "moved_province": 0.08,
     },
 }  # fmt: skip
 
@@ -269,7 +274,8 @@ def noisy(citizens: pl.DataFrame, seed: int, profile: str) -> pl.DataFrame:
     pred = _predecessors()
     legacy = wards_legacy()
     by_province: dict[str, list[str]] = {}
-    for w in wards_2025().values():
+    wards = wards_2025()
+    for w in wards.values():
         by_province.setdefault(w.province_code, []).append(w.code)
     for codes in by_province.values():
         codes.sort()
@@ -309,6 +315,20 @@ def noisy(citizens: pl.DataFrame, seed: int, profile: str) -> pl.DataFrame:
             row["ethnicity_code"] = None
         elif y < p["no_ethnicity"] + p["other_ethnicity"]:
             row["ethnicity_code"] = "02" if c["ethnicity_code"] == "01" else "01"
+        # the permanent residence, when the citizens carry one (the seeded registry does,
+        # the synthetic one does not): missing, or the dossier still has an older address
+        home = c.get("residence_ward_code")
+        row["residence_ward_code"] = row["residence_unit_scheme"] = None
+        if home is not None and home in wards:
+            z = r.random()
+            edge = p["no_residence"]
+            if z >= edge:
+                ward = home
+                if z < (edge := edge + p["moved_ward"]):
+                    ward = r.choice(by_province[wards[home].province_code])
+                elif z < edge + p["moved_province"]:
+                    ward = r.choice(by_province[r.choice(provinces)])
+                row["residence_ward_code"], row["residence_unit_scheme"] = ward, "2025"
         rows.append(row)
     schema = {k: pl.String for k in rows[0]} if rows else None
     return pl.DataFrame(rows, schema=schema)

@@ -21,11 +21,12 @@ Columns
 -------
 ``records`` has ``record_key`` and ``registry`` has ``personal_id``; both may carry the
 catalogue fields ``birth_name``, ``date_of_birth``, ``sex``, ``hometown_ward_code``,
-``hometown_province_code``, ``hometown_unit_scheme``, ``hometown_district_legacy_code`` and
-``ethnicity_code`` (missing columns count as empty). Values are normalised as the
+``hometown_province_code``, ``hometown_unit_scheme``, ``hometown_district_legacy_code``,
+``ethnicity_code``, ``residence_ward_code``, ``residence_province_code`` and
+``residence_unit_scheme`` (missing columns count as empty). Values are normalised as the
 deterministic comparison does (:func:`hoso.population.matching.normalise`): legacy
 encodings repaired, NFC, case, spaces, tone placement, ISO dates (partial dates kept), and
-home towns converted to the 2025 units (:func:`hoso.population.matching.to_2025`). The
+home towns and residences converted to the 2025 units (:func:`hoso.population.matching.to_2025`). The
 Python normalisation runs once per distinct value (names, dates and addresses repeat a lot),
 the rest is vectorised.
 
@@ -49,6 +50,9 @@ the exact level, so that its weight reflects what the record actually says:
   unknown, e.g. a legacy commune split in 2025, and the 2025 provinces agree);
   ``same_province``; ``different``.
 - ``ethnicity_code``: ``exact`` (frequency-adjusted: Kinh weighs little); ``different``.
+- ``residence``: ``same_ward`` (the permanent residence's 2025 commune); ``same_province``;
+  ``different``. People move and dossiers lag behind the registry, so it weighs less than
+  the home town, but it tells namesakes born on the same day apart.
 
 Blocking (pairs compared): same date of birth; same name without diacritics and year of
 birth; same sex, home-town commune and year of birth; same name without diacritics, day and
@@ -63,10 +67,10 @@ the registry.
 Parameters
 ----------
 ``PARAMETERS`` holds the m and u probabilities of every level, trained once by
-:func:`train` through ``bench/match_probabilistic.py --train`` on the benchmark's synthetic
-registry of 5,000,000 citizens and 100,000 records with its default ("realistic") noise:
-u by random sampling, m by expectation maximisation (see :func:`train`; no ground truth is
-used). m describes how true matches disagree and u how chance agreements happen, neither
+:func:`train` through ``bench/match.py --train`` on its seeded registry (the simulator's
+4,998,095 citizens less 5,000) and the 100,000 query records of its step 7 with the default
+("realistic") noise: u by random sampling, m by expectation maximisation (see :func:`train`;
+no ground truth is used). m describes how true matches disagree and u how chance agreements happen, neither
 depends on the registry's size; term frequencies are computed on the data of each run. To
 regenerate them, e.g. on a real registry extract and its unmatched dossiers, call
 :func:`train` and paste the dict it returns here, or pass it to :func:`link` as
@@ -135,10 +139,15 @@ INPUT_FIELDS: Final = (
     "hometown_unit_scheme",
     "hometown_district_legacy_code",
     "ethnicity_code",
+    "residence_ward_code",
+    "residence_province_code",
+    "residence_unit_scheme",
 )
 """Catalogue fields read from records and citizens (all optional)."""
 
-COMPARED_FIELDS: Final = ("birth_name", "date_of_birth", "sex", "hometown", "ethnicity_code")
+COMPARED_FIELDS: Final = (
+    "birth_name", "date_of_birth", "sex", "hometown", "ethnicity_code", "residence",
+)  # fmt: skip
 """The model's comparisons, by the name used in explanations."""
 
 MODEL_COLUMNS: Final = (
@@ -154,6 +163,8 @@ MODEL_COLUMNS: Final = (
     "ward",
     "province",
     "ethnicity",
+    "res_ward",
+    "res_province",
 )
 """The columns :func:`prepare` produces and the model reads."""
 
@@ -254,44 +265,59 @@ def _spec() -> tuple[_Comparison, ...]:
                 _Level("different", cll.ElseLevel),
             ),
         ),
+        _Comparison(
+            "residence",
+            "res_province",
+            "res_ward",
+            (
+                _Level("same_ward", lambda: cll.ExactMatchLevel("res_ward")),
+                _Level("same_province", lambda: cll.ExactMatchLevel("res_province")),
+                _Level("different", cll.ElseLevel),
+            ),
+        ),
     )
 
 
 Parameters = dict[str, dict[str, dict[str, float]]]
 """``{comparison: {level label: {"m": m probability, "u": u probability}}}``."""
 
-# Trained by `bench/match_probabilistic.py --train` (see the module docstring).
+# Trained by `bench/match.py --train` (see the module docstring).
 PARAMETERS: Final[Parameters] = {
     "birth_name": {
-        "exact": {"m": 0.9604, "u": 0.000127},
-        "no_diacritics": {"m": 0.0003222, "u": 1.759e-05},
-        "one_edit": {"m": 0.03164, "u": 0.0003125},
-        "similar": {"m": 0.003543, "u": 0.009649},
-        "different": {"m": 0.004069, "u": 0.9899},
+        "exact": {"m": 0.9531, "u": 0.0001655},
+        "no_diacritics": {"m": 0.0002012, "u": 3e-05},
+        "one_edit": {"m": 0.02968, "u": 0.0003188},
+        "similar": {"m": 0.004028, "u": 0.01096},
+        "different": {"m": 0.01302, "u": 0.9885},
     },
     "date_of_birth": {
-        "exact": {"m": 0.9509, "u": 3.501e-05},
-        "day_month_swapped": {"m": 0.004781, "u": 1.397e-05},
-        "one_typo": {"m": 0.02441, "u": 0.001054},
-        "partial_month": {"m": 0.004521, "u": 4.882e-06},
-        "partial_year": {"m": 0.01535, "u": 0.0001744},
-        "same_month": {"m": 0.0001, "u": 0.000649},
-        "same_year": {"m": 0.0001, "u": 0.01135},
-        "different": {"m": 0.0001, "u": 0.9867},
+        "exact": {"m": 0.6085, "u": 3.818e-05},
+        "day_month_swapped": {"m": 0.003177, "u": 1.551e-05},
+        "one_typo": {"m": 0.02167, "u": 0.00121},
+        "partial_month": {"m": 0.003171, "u": 7.102e-06},
+        "partial_year": {"m": 0.01181, "u": 0.0002525},
+        "same_month": {"m": 0.0001, "u": 0.0007785},
+        "same_year": {"m": 0.007844, "u": 0.01349},
+        "different": {"m": 0.3438, "u": 0.9842},
     },
     "sex": {
-        "exact": {"m": 0.998, "u": 0.4979},
-        "different": {"m": 0.002025, "u": 0.5021},
+        "exact": {"m": 0.9983, "u": 0.5014},
+        "different": {"m": 0.001671, "u": 0.4986},
     },
     "hometown": {
-        "same_ward": {"m": 0.9597, "u": 0.0002939},
-        "province_only": {"m": 0.007645, "u": 0.0002439},
-        "same_province": {"m": 0.02301, "u": 0.0318},
-        "different": {"m": 0.009661, "u": 0.9677},
+        "same_ward": {"m": 0.9565, "u": 0.0003323},
+        "province_only": {"m": 0.01087, "u": 0.0007784},
+        "same_province": {"m": 0.02666, "u": 0.03849},
+        "different": {"m": 0.00592, "u": 0.9604},
     },
     "ethnicity_code": {
-        "exact": {"m": 0.9949, "u": 0.7558},
-        "different": {"m": 0.005133, "u": 0.2442},
+        "exact": {"m": 0.9945, "u": 0.6475},
+        "different": {"m": 0.005451, "u": 0.3525},
+    },
+    "residence": {
+        "same_ward": {"m": 0.8501, "u": 0.0003964},
+        "same_province": {"m": 0.1008, "u": 0.04843},
+        "different": {"m": 0.04905, "u": 0.9512},
     },
 }
 
@@ -396,13 +422,17 @@ def _read(frame: Frame, key: str) -> pl.DataFrame:
     return lazy.select(columns).collect()
 
 
-def _hometowns(frame: pl.DataFrame) -> pl.DataFrame:
+def _units(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    """``ward`` and ``province`` (2025 units) of the ``prefix`` address (home town or
+    residence), converted once per distinct address."""
     keys = [
-        "hometown_unit_scheme",
-        "hometown_ward_code",
-        "hometown_district_legacy_code",
-        "hometown_province_code",
+        f"{prefix}_unit_scheme",
+        f"{prefix}_ward_code",
+        f"{prefix}_district_legacy_code",
+        f"{prefix}_province_code",
     ]
+    if keys[2] not in frame.columns:  # residence: no legacy district column
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(keys[2]))
     distinct = frame.select(keys).unique()
     converted = [matching.to_2025(*row) for row in distinct.iter_rows()]
     table = distinct.with_columns(
@@ -433,7 +463,8 @@ def prepare(frame: Frame, *, key: str) -> pl.DataFrame:
     dob = _mapped(
         raw, "date_of_birth", lambda v: matching.normalise("date_of_birth", v), pl.String()
     )
-    units = _hometowns(raw)
+    units = _units(raw, "hometown")
+    residence = _units(raw, "residence")
     out = pl.DataFrame(
         {
             "unique_id": raw.get_column("unique_id"),
@@ -449,6 +480,8 @@ def prepare(frame: Frame, *, key: str) -> pl.DataFrame:
                 lambda v: matching.normalise("ethnicity_code", v),
                 pl.String(),
             ),
+            "res_ward": residence.get_column("ward"),
+            "res_province": residence.get_column("province"),
         }
     )
     iso = pl.col("dob").str.contains(r"^\d{4}(-\d{2}(-\d{2})?)?$").fill_null(False)
