@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -101,21 +102,29 @@ and its upper case is NFC, so its SACH-002 key is just its upper case."""
 _T = TypeVar("_T")
 
 _MEMO: dict[tuple[object, ...], tuple[tuple[weakref.ref[Any], ...], object]] = {}
+_MEMO_LOCK = threading.RLock()
 
 
 def _memo(name: str, owners: tuple[object, ...], build: Callable[[], _T]) -> _T:
     """``build()`` computed once while ``owners`` (frames, the catalogue) live.
 
     Several rules of this module share one pass over the data (the distinct text values,
-    the registry view). The engine calls rules one by one with the same ``Context``; the
-    result is kept with weak references to its inputs and dropped when one of them goes.
+    the registry view). The engine calls rules with the same ``Context``, on several
+    threads; the result is kept with weak references to its inputs and dropped when one of
+    them goes.
     """
     key = (name, *(id(o) for o in owners))
     hit = _MEMO.get(key)
     if hit is not None and all(r() is o for r, o in zip(hit[0], owners, strict=True)):
         return hit[1]  # type: ignore[return-value]
-    value = build()
+    with _MEMO_LOCK:  # rules run on several threads: build once, the others wait
+        hit = _MEMO.get(key)
+        if hit is not None and all(r() is o for r, o in zip(hit[0], owners, strict=True)):
+            return hit[1]  # type: ignore[return-value]
+        return _memo_store(key, owners, build())
 
+
+def _memo_store(key: tuple[object, ...], owners: tuple[object, ...], value: _T) -> _T:
     def forget(ref: weakref.ref[Any]) -> None:
         entry = _MEMO.get(key)
         if entry is not None and any(r is ref for r in entry[0]):

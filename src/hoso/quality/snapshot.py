@@ -247,12 +247,12 @@ def keys_query() -> Select[*tuple[Any, ...]]:
     current = aliased(PersonVersion)
     return (
         select(
-            Person.id,
-            Person.current_version,
-            Person.current_content_hash,
-            current.status,
-            func.coalesce(current.status_changed_at, Person.updated_at),
-            Person.updated_at,
+            Person.id.label("k_id"),
+            Person.current_version.label("k_version"),
+            Person.current_content_hash.label("k_hash"),
+            current.status.label("k_status"),
+            func.coalesce(current.status_changed_at, Person.updated_at).label("k_status_at"),
+            Person.updated_at.label("k_updated_at"),
         )
         .join(
             current,
@@ -280,12 +280,22 @@ def db_keys(session: Session, person_ids: Sequence[int] | None = None) -> pl.Dat
     if person_ids is not None:
         stmt = stmt.where(Person.id.in_(sorted(set(person_ids))))
     if session.get_bind().dialect.name == "postgresql":
-        sql = _compile_pg(stmt)
+        # Times as microseconds since the epoch: a third of the text to send and no date
+        # parsing on this side (a million keys: 3.7 s as ISO text).
+        inner = _compile_pg(stmt)
+        sql = (
+            "SELECT k_id, k_version, k_hash, k_status,"
+            " round(date_part('epoch', k_status_at) * 1000000)::bigint,"
+            " round(date_part('epoch', k_updated_at) * 1000000)::bigint"
+            f" FROM ({inner}) AS k"
+        )
         raw = session.connection().connection.driver_connection
         assert raw is not None
         buf = bytearray()
         with raw.cursor() as cur:
             cur.execute("SET LOCAL TimeZone = 'UTC'")
+            # the join of every person with its current version sorts in memory
+            cur.execute("SET LOCAL work_mem = '256MB'")
             if person_ids is not None:  # index lookups, as in _write_csv_postgresql
                 cur.execute("SET LOCAL enable_hashjoin = off")
                 cur.execute("SET LOCAL enable_mergejoin = off")
@@ -294,6 +304,7 @@ def db_keys(session: Session, person_ids: Sequence[int] | None = None) -> pl.Dat
                     for chunk in copy:
                         buf += chunk
             finally:
+                cur.execute("RESET work_mem")
                 if person_ids is not None:
                     cur.execute("RESET enable_hashjoin")
                     cur.execute("RESET enable_mergejoin")
@@ -303,11 +314,12 @@ def db_keys(session: Session, person_ids: Sequence[int] | None = None) -> pl.Dat
             bytes(buf),
             has_header=False,
             new_columns=list(KEY_SCHEMA),
-            schema_overrides={k: (pl.String if k in ("_status_at", "_updated_at") else v)
+            schema_overrides={k: (pl.Int64 if k in ("_status_at", "_updated_at") else v)
                               for k, v in KEY_SCHEMA.items()},
         )  # fmt: skip
         return frame.with_columns(
-            pl.col("_status_at", "_updated_at").str.to_datetime(time_zone="UTC", time_unit="us")
+            pl.from_epoch(pl.col(c), time_unit="us").dt.replace_time_zone("UTC").alias(c)
+            for c in ("_status_at", "_updated_at")
         )
     rows = [
         (pid, version, hash_, status, _aware(status_at), _aware(updated))
