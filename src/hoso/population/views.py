@@ -141,6 +141,26 @@ def _norm(value: Any) -> Any:
     return value
 
 
+LEVEL_LABELS: dict[str, tuple[str, str]] = {
+    "exact": ("trùng khớp", "agrees"),
+    "no_diacritics": ("trùng khi bỏ dấu", "same without diacritics"),
+    "one_edit": ("khác một ký tự", "one character apart"),
+    "similar": ("gần giống", "similar"),
+    "different": ("khác", "differs"),
+    "day_month_swapped": ("đảo ngày và tháng", "day and month swapped"),
+    "one_typo": ("lệch một chữ số", "one digit off"),
+    "partial_month": ("chỉ có tháng và năm, trùng", "only month and year, agreeing"),
+    "partial_year": ("chỉ có năm, trùng", "only the year, agreeing"),
+    "same_month": ("cùng tháng và năm", "same month and year"),
+    "same_year": ("cùng năm", "same year"),
+    "same_ward": ("cùng xã, phường", "same commune"),
+    "province_only": ("chỉ biết tỉnh, trùng tỉnh", "only the province known, agreeing"),
+    "same_province": ("cùng tỉnh, khác xã", "same province, other commune"),
+    "missing": ("thiếu dữ liệu một bên", "missing on one side"),
+}
+"""The probabilistic model's comparison levels (``probabilistic._spec``) in words."""
+
+
 def comparison_text(value: Any, locale: Locale) -> str:
     """A per-field comparison of a candidate as words (level, similarity, agreement)."""
     if value is None:
@@ -153,6 +173,14 @@ def comparison_text(value: Any, locale: Locale) -> str:
         label = value.get("label_vi" if locale.lang == "vi" else "label_en") or value.get("label")
         if label:
             return str(label)
+        level = value.get("level")
+        if isinstance(level, str) and level in LEVEL_LABELS:
+            text = locale.t(*LEVEL_LABELS[level])
+            weight = value.get("weight")
+            if isinstance(weight, int | float) and not isinstance(weight, bool):
+                shown = locale.decimal(f"{weight:+.1f}")
+                text += f" ({locale.t('trọng số', 'weight')} {shown})"
+            return text
         parts = []
         for key, item in value.items():
             shown = locale.decimal(f"{item:.2f}") if isinstance(item, float) else str(item)
@@ -605,6 +633,10 @@ def field_rows(match: PopulationMatch, ours: Mapping[str, Any], locale: Locale) 
     return rows
 
 
+_COMPARED_ADDRESSES = {"hometown": "hometown_ward_code", "residence": "residence_ward_code"}
+"""The probabilistic model's address comparisons and the field row that shows each."""
+
+
 def candidate_cards(
     match: PopulationMatch, ours: Mapping[str, Any], locale: Locale
 ) -> list[CandidateCard]:
@@ -613,6 +645,10 @@ def candidate_cards(
     for rank, cand in enumerate(match.candidates or [], start=1):
         citizen = dict(cand.get("citizen") or {})
         comparison = dict(cand.get("comparison") or {})
+        # the model compares addresses as a whole: show it on the commune's row
+        for name, code in _COMPARED_ADDRESSES.items():
+            if name in comparison and code not in comparison:
+                comparison[code] = comparison[name]
         fields = []
         for code in review.mastered_fields():
             mine, theirs = ours.get(code), citizen.get(code)

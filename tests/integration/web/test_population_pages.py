@@ -381,9 +381,22 @@ def test_form_parsers_and_formatting() -> None:
     assert population_views.percent_text(VI, 0.5) == "50,0 %"
     assert population_views.percent_text(Locale("en"), 0.125) == "12.5 %"
     assert population_views.percent_text(VI, None) == "—"
-    assert population_views.comparison_text({"level": "exact", "score": 0.97}, VI) == (
-        "level: exact, score: 0,97"
+    assert population_views.comparison_text({"kind": "jaro", "score": 0.97}, VI) == (
+        "kind: jaro, score: 0,97"
     )
+    # every level of the probabilistic model has words in both languages
+    from hoso.population import probabilistic
+
+    levels = {lv.label for c in probabilistic._spec() for lv in c.levels} | {"missing"}
+    assert levels <= set(population_views.LEVEL_LABELS)
+    assert (
+        population_views.comparison_text(
+            {"level": "same_ward", "ours": "00004", "registry": "00004", "weight": 11.46}, VI
+        )
+        == "cùng xã, phường (trọng số +11,5)"
+    )
+    assert population_views.comparison_text({"level": "one_typo", "weight": -0.5},
+                                            Locale("en")) == "one digit off (weight -0.5)"  # fmt: skip
     assert population_views.comparison_text(True, VI) == "trùng"
     assert population_views.comparison_text({"label_vi": "gần đúng", "label_en": "close"},
                                             Locale("en")) == "close"  # fmt: skip
