@@ -178,7 +178,7 @@ def comparison_text(value: Any, locale: Locale) -> str:
             text = locale.t(*LEVEL_LABELS[level])
             weight = value.get("weight")
             if isinstance(weight, int | float) and not isinstance(weight, bool):
-                shown = locale.decimal(f"{weight:+.1f}")
+                shown = ("+" if weight >= 0 else "") + locale.decimal(f"{weight:.1f}")
                 text += f" ({locale.t('trọng số', 'weight')} {shown})"
             return text
         parts = []
