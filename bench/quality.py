@@ -19,7 +19,7 @@ What is measured (issue 4, "Must show"):
   3. ``--changed`` of the people (1 %) get a new version through ``hoso people import``;
   4. *incremental* run (goal ≤ 3 s).
   Baselines measured in the same run: a bare Polars scan of the same fields (every column
-  of the snapshot's Parquet files, non-null counts) and a bare read of the same dossiers
+  of the snapshot's memory-mapped parts hashed once) and a bare read of the same dossiers
   out of PostgreSQL (``COPY (SELECT data …) TO STDOUT``); ratios run / baseline.
   The findings stored by the full run are compared with the labels file as well (end to
   end through the database; registry rules are not evaluated there, the registry
