@@ -278,9 +278,11 @@ def _link(console: Console, settings: Settings) -> None:
     del rows
     with unit_of_work() as session:
         report = linking.link_not_found(session, extract, actor="demo", settings=settings)
+    from hoso.popsim.load import vi_int
+
     console.print(
-        f"Ghép xác suất: {report.records:,} hồ sơ chưa tìm thấy, {report.matched:,} khớp, "
-        f"{report.potential:,} cần duyệt / probabilistic link: {report.records:,} not found, "
+        f"Ghép xác suất: {vi_int(report.records)} hồ sơ chưa tìm thấy, {vi_int(report.matched)} khớp, "
+        f"{vi_int(report.potential)} cần duyệt / probabilistic link: {report.records:,} not found, "
         f"{report.matched:,} matched, {report.potential:,} potential matches"
     )
 
@@ -297,9 +299,11 @@ def _quality(console: Console, *, again: bool = False) -> None:
             return
         summary = quality_service.run(session, actor="demo", full=True)
         proposed = cleaning.propose(session, principal=operator())
+    from hoso.popsim.load import vi_int
+
     console.print(
-        f"Kiểm tra chất lượng: {summary.records_checked:,} hồ sơ, {summary.findings:,} phát "
-        f"hiện, {proposed.created:,} đề xuất làm sạch / quality run: "
+        f"Kiểm tra chất lượng: {vi_int(summary.records_checked)} hồ sơ, {vi_int(summary.findings)} "
+        f"phát hiện, {vi_int(proposed.created)} đề xuất làm sạch / quality run: "
         f"{summary.records_checked:,} records, {summary.findings:,} findings, "
         f"{proposed.created:,} cleaning proposals"
     )
