@@ -102,6 +102,23 @@ def run(
                   f"not evaluated: {ne.reason_en}")  # fmt: skip
 
 
+@app.command("compact")
+def compact() -> None:
+    """Gộp các phần của ảnh chụp dữ liệu / merge the snapshot's parts into one (e.g. nightly)."""
+    from hoso.config import get_settings
+    from hoso.quality.snapshot import Snapshot
+
+    snapshot = Snapshot(get_settings().quality_dir)
+    with snapshot.locked():
+        parts = snapshot.compact()
+    typer.echo(
+        f"Ảnh chụp dữ liệu: đã gộp {parts} phần thành một / snapshot: {parts} parts merged into one"
+        if parts > 1
+        else f"Ảnh chụp dữ liệu có {parts} phần, không cần gộp / snapshot has {parts} part(s), "
+        "nothing to merge"
+    )
+
+
 @app.command("findings")
 def findings(
     agency: str | None = typer.Option(None, "--agency", help="Cơ quan (cả cây) / agency subtree"),

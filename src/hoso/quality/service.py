@@ -51,6 +51,7 @@ from hoso.quality.snapshot import (
     merge,
     stale_ids,
 )
+from hoso.quality.snapshot import live as live_frame
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ALL = "*"
@@ -779,6 +780,10 @@ def sync_snapshot(
         if fresh is not None:
             full = merge(full, fresh)
         snapshot.replace(full.filter(~pl.col(ID).is_in(gone)), started)
+    elif retire and snapshot.delta_share() >= Snapshot.COMPACT_SHARE:
+        # A full run holds every column: it merges the parts into one base (one copy and
+        # one write of the base), so that incremental runs never pay for it.
+        snapshot.replace(live_frame(population), started)
     else:
         snapshot.add(fresh if fresh is not None else empty_frame(), started)
     lap("snapshot_write")

@@ -531,6 +531,13 @@ class Snapshot:
     """The last records frame as Arrow IPC files: ``base-N.arrow`` + ``delta-N-T.arrow``."""
 
     MAX_DELTAS = 8
+    """:meth:`add` merges the delta parts into one beyond this many (they are small: the
+    base is not rewritten by an incremental run)."""
+
+    COMPACT_SHARE = 0.05
+    """A full run (which reads every column anyway) merges everything into one base when the
+    delta parts hold at least this share of the base's rows; :meth:`compact` does it on
+    demand (``hoso quality compact``)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -634,8 +641,20 @@ class Snapshot:
             if part != name:
                 (self.directory / part).unlink(missing_ok=True)
 
+    def compact(self) -> int:
+        """Merge every part into one base (same watermark); returns the parts merged."""
+        parts = self.manifest()["parts"]
+        synced_at = self.synced_at()
+        if len(parts) <= 1 or synced_at is None:
+            return len(parts)
+        merged = self.load()
+        assert merged is not None
+        self.replace(merged, synced_at)
+        return len(parts)
+
     def add(self, frame: pl.DataFrame, synced_at: dt.datetime) -> None:
-        """Add the changed records ``frame`` (compacting when there are many deltas)."""
+        """Add the changed records ``frame`` as a delta part (the deltas merged into one
+        beyond :attr:`MAX_DELTAS`)."""
         parts = list(self.manifest()["parts"])
         if not parts:
             self.replace(frame, synced_at)
@@ -643,11 +662,32 @@ class Snapshot:
         if frame.height == 0:
             self._save_manifest(parts, synced_at)
             return
-        if len(parts) >= self.MAX_DELTAS:
-            merged = self.load()
-            assert merged is not None
-            self.replace(merge(merged, frame), synced_at)
-            return
         name = f"delta-{len(parts)}-{int(dt.datetime.now(dt.UTC).timestamp() * 1000)}.arrow"
+        deltas = parts[1:]
+        if len(deltas) >= self.MAX_DELTAS:
+            # One delta for all of them: reads and writes the deltas only, never the base.
+            older = [self._read(p, None) for p in deltas]
+            frame = merge(older[0], *older[1:], frame)
+            self._write(frame, name)
+            self._save_manifest([parts[0], name], synced_at)
+            for part in deltas:
+                (self.directory / part).unlink(missing_ok=True)
+            return
         self._write(frame, name)
         self._save_manifest([*parts, name], synced_at)
+
+    def delta_share(self) -> float:
+        """Rows of the delta parts over rows of the base (0 with one part)."""
+        parts = self.manifest()["parts"]
+        if len(parts) <= 1:
+            return 0.0
+        rows = [self._rows(p) for p in parts]
+        return sum(rows[1:]) / max(rows[0], 1)
+
+    def _rows(self, part: str) -> int:
+        path = self.directory / part
+        if part.endswith(".parquet"):
+            return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+        with pa.memory_map(str(path), "r") as source:
+            reader = pa.ipc.open_file(source)
+            return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))

@@ -187,6 +187,7 @@ def test_template_has_vietnamese_labels(tmp_path: Path) -> None:
     wb = load_workbook(tmp_path / "mau.xlsx", read_only=True)
     assert {"ho_so", "work_history", "huong_dan", "danh_muc"} <= set(wb.sheetnames)
     rows = list(wb["ho_so"].iter_rows(min_row=1, max_row=2, values_only=True))
+    wb.close()  # read-only workbooks keep the file open
     labels = dict(zip(rows[0], rows[1], strict=True))
     assert labels["birth_name"] == "Họ và tên khai sinh (viết chữ in hoa)"
     assert labels["personal_id"] == "Số CCCD"

@@ -264,8 +264,11 @@ def test_cli_outputs(session: Session, world: dict[str, Any], tmp_path: Path) ->
     book = tmp_path / "f.xlsx"
     result = runner.invoke(app, ["quality", "findings", "--format", "xlsx", "--out", str(book)])
     assert result.exit_code == 0, result.output
-    ws = openpyxl.load_workbook(book, read_only=True)["Phát hiện"]
-    sheet = list(ws.iter_rows(values_only=True))
+    workbook = openpyxl.load_workbook(book, read_only=True)  # read-only keeps the file open
+    try:
+        sheet = list(workbook["Phát hiện"].iter_rows(values_only=True))
+    finally:
+        workbook.close()
     assert str(sheet[0][0]).startswith("Số định danh")
     assert len(sheet) == total + 1
     result = runner.invoke(app, ["quality", "scores"])
@@ -417,3 +420,33 @@ def test_full_run_over_a_snapshot_with_deltas_equals_one_from_scratch(
     assert fresh.records_checked == COUNT
     assert _findings_by_person(session).equals(findings)
     assert _score_table(session).equals(scores)
+
+
+def test_full_runs_compact_the_snapshot_and_incremental_runs_do_not(
+    session: Session, world: dict[str, Any], quality_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hoso.quality.snapshot import Snapshot
+
+    monkeypatch.setattr(Snapshot, "MAX_DELTAS", 2)
+    monkeypatch.setattr(Snapshot, "COMPACT_SHARE", 2 / COUNT)
+
+    def parts() -> int:
+        return len(orjson.loads((quality_dir / "manifest.json").read_bytes())["parts"])
+
+    _run(session, full=True)
+    changed = []
+    for _ in range(3):
+        changed.append(_title_case_name(session, world))
+        assert _run(session).records_checked == 1
+    # past MAX_DELTAS an incremental run merges the deltas, never the base
+    assert parts() == 2
+    full = _run(session, full=True)
+    assert full.records_checked == COUNT and parts() == 1
+    for pid in changed:
+        assert "SACH-005" in _rules_of(session, pid)
+    # the compacted snapshot holds every record once, as it is now
+    snap = Snapshot(quality_dir).load()
+    assert snap is not None and snap[ID].n_unique() == snap.height == COUNT
+    result = CliRunner().invoke(app, ["quality", "compact"])
+    assert result.exit_code == 0, result.output
+    assert "không cần gộp" in result.output and parts() == 1

@@ -101,8 +101,19 @@ def test_compaction_keeps_every_row_once(tmp_path: Path) -> None:
     snap.replace(_frame(list(range(1, 11)), "A"), T0)
     for k in range(Snapshot.MAX_DELTAS + 1):
         snap.add(_frame([k + 1, 100 + k], f"D{k}"), T0)
-    assert len(snap.manifest()["parts"]) <= Snapshot.MAX_DELTAS
+    parts = snap.manifest()["parts"]
+    assert len(parts) <= 1 + Snapshot.MAX_DELTAS
+    assert parts[0].startswith("base-")  # the deltas were merged, not the base rewritten
     loaded = snap.load()
     assert loaded is not None
-    assert loaded[ID].n_unique() == loaded.height == 10 + Snapshot.MAX_DELTAS + 1
+    n = Snapshot.MAX_DELTAS + 1
+    expected = set(range(1, 11)) | {k + 1 for k in range(n)} | {100 + k for k in range(n)}
+    assert loaded[ID].n_unique() == loaded.height == len(expected)
+    assert set(loaded[ID].to_list()) == expected
     assert loaded.filter(pl.col(ID) == 1)["birth_name"].item() == "D0 1"
+    # on demand: one base part with the same rows and watermark
+    assert snap.compact() > 1
+    assert len(snap.manifest()["parts"]) == 1 and snap.synced_at() == T0
+    again = snap.load()
+    assert again is not None and again.sort(ID).equals(loaded.sort(ID))
+    assert snap.compact() == 1  # nothing left to merge
