@@ -43,6 +43,7 @@ from hoso.quality.engine import DIMENSIONS, NotEvaluated
 from hoso.quality.models import QualityAgencyScore, QualityFinding, QualityRun, QualityScore
 from hoso.quality.rules import APPROVAL, DATASET, ID, META, REGISTRY, Context, implementations
 from hoso.quality.snapshot import (
+    META_COLUMNS,
     Snapshot,
     db_keys,
     empty_frame,
@@ -768,7 +769,7 @@ def sync_snapshot(
         reload, _ = stale_ids(loaded.filter(pl.col(ID).is_in(keys[ID].implode())), keys)
         gone = []
     lap("snapshot_verify")
-    fresh = load_frame(session, person_ids=reload, workdir=settings.quality_dir) if reload else None
+    fresh = _reloaded(session, snapshot, loaded, keys, reload, settings, laps)
     lap("snapshot_delta")
     population = loaded
     if fresh is not None:
@@ -788,6 +789,47 @@ def sync_snapshot(
         snapshot.add(fresh if fresh is not None else empty_frame(), started)
     lap("snapshot_write")
     return population, fresh if fresh is not None else empty_frame()
+
+
+def _reloaded(
+    session: Session,
+    snapshot: Snapshot,
+    loaded: pl.DataFrame,
+    keys: pl.DataFrame,
+    reload: list[int],
+    settings: Settings,
+    laps: dict[str, float] | None,
+) -> pl.DataFrame | None:
+    """The current rows of ``reload``. A record whose version and content hash are those of
+    the snapshot (its status or times changed: an approval, a sync) keeps its data columns
+    and gets fresh metadata only; the others are read and parsed again."""
+    if not reload:
+        return None
+    snap = loaded.select(ID, pl.col("_version").alias("_sv"), pl.col("_hash").alias("_sh"))
+    same_content = (
+        keys.filter(pl.col(ID).is_in(pl.Series(reload, dtype=pl.Int64).implode()))
+        .join(snap.filter(pl.col(ID) > 0), on=ID, how="inner")
+        .filter((pl.col("_version") == pl.col("_sv")) & (pl.col("_hash") == pl.col("_sh")))[ID]
+        .to_list()
+    )
+    parts: list[pl.DataFrame] = []
+    kept = snapshot.rows(same_content) if same_content else None
+    if kept is not None and kept.height:
+        meta = load_frame(
+            session, person_ids=kept[ID].to_list(), workdir=settings.quality_dir,
+            metadata_only=True,
+        ).select(META_COLUMNS)  # fmt: skip
+        refreshed = kept.drop([c for c in META_COLUMNS if c != ID]).join(meta, on=ID, how="inner")
+        parts.append(refreshed.select(kept.columns))
+    done = set(parts[0][ID].to_list()) if parts else set()
+    if laps is not None:
+        laps["snapshot_metadata_only"] = len(done)
+    rest = [i for i in reload if i not in done]
+    if rest:
+        parts.append(load_frame(session, person_ids=rest, workdir=settings.quality_dir))
+    if len(parts) == 2:
+        parts[1] = parts[1].select(parts[0].columns)
+    return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
 
 
 _SAME_INSTANT = dt.timedelta(milliseconds=1)

@@ -32,7 +32,7 @@ import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, String, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hoso.catalog.loader import Catalog, FieldDef, get_catalog
@@ -179,8 +179,10 @@ def current_rows_query(
     person_ids: Sequence[int] | None = None,
     changed_since: dt.datetime | None = None,
     agency_prefix: str | None = None,
+    with_data: bool = True,
 ) -> Select[*tuple[Any, ...]]:
-    """Current versions with their metadata, as the columns :func:`load_frame` expects."""
+    """Current versions with their metadata, as the columns :func:`load_frame` expects
+    (``with_data`` False: an empty document instead of the dossier's)."""
     approved = aliased(PersonVersion)
     last_approved = (
         select(func.max(PersonVersion.version))
@@ -212,7 +214,7 @@ def current_rows_query(
             approved.approval["approved_at"].as_string(),
             approved.content_hash,
             case((approved.status == "SYNCED", approved.status_changed_at), else_=None),
-            current.data,
+            current.data if with_data else literal("{}", type_=String()),
         )
         .join(
             current,
@@ -239,6 +241,9 @@ DUCKDB_MEMORY_LIMIT = "3GB"
 """Memory DuckDB may use while parsing the dossiers (it spills to disk beyond)."""
 
 _CSV_COLUMNS = [*list(_DUCK_META), "data"]
+
+META_COLUMNS: tuple[str, ...] = tuple(_DUCK_META)
+"""The records frame's metadata columns (from the person and version rows, not the data)."""
 
 
 def keys_query() -> Select[*tuple[Any, ...]]:
@@ -426,8 +431,10 @@ def load_frame(
     agency: str | None = None,
     catalog: Catalog | None = None,
     workdir: Path | None = None,
+    metadata_only: bool = False,
 ) -> pl.DataFrame:
-    """Current versions from the database as a records frame (DuckDB parses the JSON)."""
+    """Current versions from the database as a records frame (DuckDB parses the JSON);
+    ``metadata_only``: the metadata columns (:data:`META_COLUMNS`) with empty data."""
     catalog = catalog or get_catalog()
     if changed_since is not None:
         # Two index range scans find the ids; the rows are then read by primary key (an OR
@@ -447,7 +454,10 @@ def load_frame(
         if not person_ids:
             return empty_frame(catalog)
     stmt = current_rows_query(
-        person_ids=person_ids, changed_since=changed_since, agency_prefix=agency
+        person_ids=person_ids,
+        changed_since=changed_since,
+        agency_prefix=agency,
+        with_data=not metadata_only,
     )
     with tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp:
         csv_path = Path(tmp) / "rows.csv"

@@ -450,3 +450,40 @@ def test_full_runs_compact_the_snapshot_and_incremental_runs_do_not(
     result = CliRunner().invoke(app, ["quality", "compact"])
     assert result.exit_code == 0, result.output
     assert "không cần gộp" in result.output and parts() == 1
+
+
+def test_a_status_change_reloads_metadata_only(
+    session: Session, world: dict[str, Any], quality_dir: Path
+) -> None:
+    from hoso.quality.snapshot import Snapshot, load_frame
+
+    _run(session, full=True)
+    pid = sorted(world["unsigned"])[0]
+    assert "SONG-011" in _rules_of(session, pid)
+    person = _person_row(session, pid)
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        update(PersonVersion)
+        .where(
+            PersonVersion.person_id == person.id, PersonVersion.version == person.current_version
+        )
+        .values(
+            approval={"approved_at": now.isoformat().replace("+00:00", "Z")},
+            approved_version=person.current_version,
+            status="SYNCED",
+            status_changed_at=now,
+        )
+    )
+    session.flush()
+    summary = _run(session)
+    assert summary.kind == "incremental" and summary.records_checked == 1
+    assert summary.timings["snapshot_metadata_only"] == 1  # the data was not parsed again
+    assert "SONG-011" not in _rules_of(session, pid)  # the new approval was seen
+    # the snapshot's row is the database's row, data and metadata
+    row = Snapshot(quality_dir).rows([person.id])
+    fresh = load_frame(session, person_ids=[person.id])
+    assert row is not None and row.select(fresh.columns).equals(fresh)
+
+
+def _person_row(session: Session, personal_id: str) -> Person:
+    return session.execute(select(Person).where(Person.personal_id == personal_id)).scalar_one()
