@@ -39,13 +39,14 @@ from conftest_population import (  # type: ignore[import-not-found]
 )
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from test_review_world import to_national  # type: ignore[import-not-found]
 
 from hoso.audit.models import AuditEvent
 from hoso.auth.principal import Principal, operator
 from hoso.config import get_settings
 from hoso.db.base import utcnow
 from hoso.exchange import corrections, handlers
-from hoso.exchange.models import ExchangeStream, NationalPerson, NationalRecord, OutboxItem
+from hoso.exchange.models import OutboxItem
 from hoso.generate.people import iter_people
 from hoso.people import bulk
 from hoso.people import service as people_service
@@ -108,41 +109,6 @@ def _upsert(popsim: PopsimServer, folder: Path, citizens: list[dict[str, Any]]) 
 
 def _node(agency: str) -> str:
     return f"{agency}:hrm"
-
-
-def _to_national(session: Session, personal_id: str) -> None:
-    """The national side holds the dossier's approved record; its agency's node is known."""
-    person = _person(session, personal_id)
-    version = session.get(PersonVersion, (person.id, person.current_version))
-    assert version is not None
-    session.add(
-        NationalPerson(
-            personal_id=personal_id,
-            managing_agency_code=person.managing_agency_code,
-            employing_unit_code=person.employing_unit_code,
-            version=person.current_version,
-            content_hash=person.current_content_hash,
-            birth_name=person.birth_name,
-            date_of_birth=person.date_of_birth,
-        )
-    )
-    session.add(
-        NationalRecord(
-            personal_id=personal_id,
-            version=person.current_version,
-            managing_agency_code=person.managing_agency_code,
-            employing_unit_code=person.employing_unit_code,
-            content_hash=person.current_content_hash,
-            previous_content_hash=None,
-            data=dict(version.data),
-            approval={"approved_at": "2026-11-20T03:00:00Z"},
-            message_id=f"0193a0a0-0000-7000-8000-{person.id:012d}",
-        )
-    )
-    sender, national = _node(person.managing_agency_code), get_settings().national_node
-    if session.get(ExchangeStream, (sender, national)) is None:
-        session.add(ExchangeStream(sender=sender, receiver=national))
-    session.flush()
 
 
 def _deliver(session: Session, kind: str, sender: str, handler: Any) -> list[dict[str, Any]]:
@@ -276,7 +242,7 @@ def test_review_rerun_and_quality_cycle(
     # 3. The officer confirms the twin with the other religion and proposes its value; the
     # registry's religion of `differ` is proposed too.
     for pid in (subject, differ):
-        _to_national(session, pid)
+        to_national(session, pid, sender=_node(_person(session, pid).managing_agency_code))
     subject_id = potential.person_id
     decided = review.decide(
         session,

@@ -145,8 +145,9 @@ class ReviewWorld:
         return self.matches[key].person_id
 
 
-def to_national(session: Session, personal_id: str) -> None:
-    """The national side holds the approved current version of the dossier."""
+def to_national(session: Session, personal_id: str, *, sender: str | None = None) -> None:
+    """The national side holds the approved current version of the dossier, and the stream
+    from its agency's node (``sender``, default the world's node of the agency) exists."""
     person = session.execute(select(Person).where(Person.personal_id == personal_id)).scalar_one()
     version = session.get(PersonVersion, (person.id, person.current_version))
     assert version is not None
@@ -171,10 +172,10 @@ def to_national(session: Session, personal_id: str) -> None:
             previous_content_hash=None,
             data=dict(version.data),
             approval={"approved_at": "2026-11-20T03:00:00Z"},
-            message_id="0193a0a0-0000-7000-8000-000000000001",
+            message_id=f"0193a0a0-0000-7000-8000-{person.id:012d}",
         )
     )
-    sender = NODES[person.managing_agency_code]
+    sender = sender or NODES[person.managing_agency_code]
     national = get_settings().national_node
     if session.get(ExchangeStream, (sender, national)) is None:
         session.add(ExchangeStream(sender=sender, receiver=national))
