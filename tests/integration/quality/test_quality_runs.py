@@ -475,10 +475,12 @@ def test_a_status_change_reloads_metadata_only(
         )
     )
     session.flush()
+    edited = _title_case_name(session, world)  # and one whose content changed: parsed again
     summary = _run(session)
-    assert summary.kind == "incremental" and summary.records_checked == 1
+    assert summary.kind == "incremental" and summary.records_checked == 2
     assert summary.timings["snapshot_metadata_only"] == 1  # the data was not parsed again
     assert "SONG-011" not in _rules_of(session, pid)  # the new approval was seen
+    assert "SACH-005" in _rules_of(session, edited)
     # the snapshot's row is the database's row, data and metadata
     row = Snapshot(quality_dir).rows([person.id])
     fresh = load_frame(session, person_ids=[person.id])
