@@ -110,7 +110,7 @@ def propose(
         record = session.get(
             NationalRecord, (person.personal_id, person.managing_agency_code, person.version)
         )
-        current = record.data.get(c.field) if record is not None else None
+        current = record.document.get(c.field) if record is not None else None
         if current == c.proposed_value:
             continue
         rows.append(

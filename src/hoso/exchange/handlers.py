@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -199,7 +198,7 @@ def records_upsert(
                 "content_hash": rec.content_hash,
                 "previous_content_hash": rec.previous_content_hash,
                 "data": rec.canonical,
-                "approval": orjson.dumps(rec.approval),
+                "approval": rec.approval,
                 "message_id": verified.id,
                 "stored_at": stamp,
             }

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import orjson
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Index,
     Integer,
@@ -146,11 +146,34 @@ class NationalRecord(Base):
     employing_unit_code: Mapped[str | None] = mapped_column(String(60))
     content_hash: Mapped[str] = mapped_column(String(80))
     previous_content_hash: Mapped[str | None] = mapped_column(String(80))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """The canonical (JCS) text of the record's data (``json`` with lz4 on PostgreSQL)."""
-    approval: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[str] = mapped_column(Text)
+    """The canonical (JCS) text of the record's data, as hashed (``text`` with lz4 on
+    PostgreSQL: stored as received, not parsed again; ``data::jsonb`` reads it in SQL)."""
+    approval: Mapped[str] = mapped_column(Text)
+    """The approval object as JSON text, without its ``signature``, which is split in two:"""
+    approval_header: Mapped[str | None] = mapped_column(String(64))
+    """The SHA-256 (hex) of the signature's protected header, kept once in ``jws_header``:
+    the header holds the official's certificate chain (about 2.7 KB), the same in every
+    approval that official signs."""
+    approval_signature: Mapped[str | None] = mapped_column(Text)
+    """The signature part of the approval's JWS (``header..signature``)."""
     message_id: Mapped[str] = mapped_column(String(36))
     stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The record's data as a JSON object."""
+        value: dict[str, Any] = orjson.loads(self.data)
+        return value
+
+
+class JwsHeader(Base):
+    """A JWS protected header (base64url), stored once and referred to by its SHA-256."""
+
+    __tablename__ = "jws_header"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    header: Mapped[str] = mapped_column(Text)
 
 
 class Correction(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from hoso.audit import service as audit_service
 from hoso.auth.principal import Principal
-from hoso.db.copy import copy_rows, json_field, text_field
+from hoso.db.copy import bin_bytes, bin_int4, bin_text, bin_timestamptz, copy_binary
 from hoso.errors import NotFound
 from hoso.exchange.messages import RecordIn
-from hoso.exchange.models import NationalPerson, NationalRecord
+from hoso.exchange.models import JwsHeader, NationalPerson, NationalRecord
 
 _RECORD_COLUMNS = (
     "personal_id",
@@ -26,42 +27,111 @@ _RECORD_COLUMNS = (
     "previous_content_hash",
     "data",
     "approval",
+    "approval_header",
+    "approval_signature",
     "message_id",
     "stored_at",
 )
+_header_digests: dict[str, str] = {}
+
+
+def split_approval(approval: dict[str, Any]) -> tuple[bytes, str | None, str | None, str | None]:
+    """(approval JSON without its signature, header SHA-256, header, signature part).
+
+    A signature that is not a detached compact JWS (never the case for a verified approval)
+    stays in the JSON whole, and the other three are None.
+    """
+    token = approval.get("signature")
+    parts = token.split(".") if isinstance(token, str) else ()
+    if len(parts) != 3 or not parts[0] or parts[1] or not parts[2]:
+        return orjson.dumps(approval), None, None, None
+    header = parts[0]
+    digest = _header_digests.get(header)
+    if digest is None:
+        digest = hashlib.sha256(header.encode("ascii")).hexdigest()
+        if len(_header_digests) > 10_000:
+            _header_digests.clear()
+        _header_digests[header] = digest
+    rest = {k: v for k, v in approval.items() if k != "signature"}
+    return orjson.dumps(rest), digest, header, parts[2]
+
+
+def _store_headers(session: Session, headers: dict[str, str]) -> None:
+    if not headers:
+        return
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    session.execute(
+        dialect_insert(JwsHeader).on_conflict_do_nothing(index_elements=["sha256"]),
+        [{"sha256": sha, "header": header} for sha, header in sorted(headers.items())],
+    )
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert accepted versions (``data``/``approval`` as JSON bytes): COPY on PostgreSQL."""
+    """Insert accepted versions: ``data`` is the canonical JSON bytes, ``approval`` the
+    verified approval object. Binary COPY on PostgreSQL; the approvals' protected headers
+    (certificate chains) go to ``jws_header`` once."""
+    headers: dict[str, str] = {}
+    split = []
+    for r in rows:
+        rest, digest, header, signature = split_approval(r["approval"])
+        if digest is not None and header is not None:
+            headers[digest] = header
+        split.append((rest, digest, signature))
+    _store_headers(session, headers)
     if session.connection().dialect.name == "postgresql":
-        copy_rows(
+        stamps: dict[dt.datetime, bytes] = {}
+        copy_binary(
             session,
             "national_record",
             _RECORD_COLUMNS,
             (
                 (
-                    text_field(r["personal_id"]),
-                    text_field(r["managing_agency_code"]),
-                    str(r["version"]).encode(),
-                    text_field(r["employing_unit_code"]),
-                    text_field(r["content_hash"]),
-                    text_field(r["previous_content_hash"]),
-                    json_field(r["data"]),
-                    json_field(r["approval"]),
-                    text_field(r["message_id"]),
-                    r["stored_at"].isoformat().encode(),
+                    bin_text(r["personal_id"]),
+                    bin_text(r["managing_agency_code"]),
+                    bin_int4(r["version"]),
+                    bin_text(r["employing_unit_code"]),
+                    bin_text(r["content_hash"]),
+                    bin_text(r["previous_content_hash"]),
+                    bin_bytes(r["data"]),
+                    bin_bytes(rest),
+                    bin_text(digest),
+                    bin_text(signature),
+                    bin_text(r["message_id"]),
+                    stamps.get(r["stored_at"])
+                    or stamps.setdefault(r["stored_at"], bin_timestamptz(r["stored_at"])),
                 )
-                for r in rows
+                for r, (rest, digest, signature) in zip(rows, split, strict=True)
             ),
         )
         return
     session.execute(
         insert(NationalRecord),
         [
-            {**r, "data": orjson.loads(r["data"]), "approval": orjson.loads(r["approval"])}
-            for r in rows
+            {
+                **r,
+                "data": r["data"].decode(),
+                "approval": rest.decode(),
+                "approval_header": digest,
+                "approval_signature": signature,
+            }
+            for r, (rest, digest, signature) in zip(rows, split, strict=True)
         ],
     )
+
+
+def approval_of(session: Session, record: NationalRecord) -> dict[str, Any]:
+    """A stored record's approval object, with its whole signature put back together."""
+    approval: dict[str, Any] = orjson.loads(record.approval)
+    if record.approval_header is not None:
+        header = session.get(JwsHeader, record.approval_header)
+        if header is None:
+            raise RuntimeError(f"jws_header {record.approval_header} is missing")
+        approval["signature"] = f"{header.header}..{record.approval_signature}"
+    return approval
 
 
 def upsert_people(session: Session, records: Sequence[RecordIn], stamp: dt.datetime) -> None:
@@ -154,8 +224,8 @@ def get_record(
         "employing_unit": rec.employing_unit_code,
         "version": rec.version,
         "content_hash": rec.content_hash,
-        "data": rec.data,
-        "approval": rec.approval,
+        "data": rec.document,
+        "approval": approval_of(session, rec),
     }
     if rec.previous_content_hash:
         out["previous_content_hash"] = rec.previous_content_hash

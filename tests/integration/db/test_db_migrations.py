@@ -7,7 +7,7 @@ import re
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from hoso.db import migrate, models
 from hoso.db.engine import make_engine
@@ -98,3 +98,56 @@ def test_fresh_database_is_migrated_and_empty(fresh_db_url: str) -> None:
     finally:
         engine.dispose()
     assert set(counts.values()) == {0}
+
+
+def test_0007_moves_stored_approvals_headers_out_and_back(empty_db_url: str) -> None:
+    """Rows stored before 0007 keep their data text and get their approval back whole."""
+    import orjson
+    from sqlalchemy.orm import Session
+
+    from hoso.exchange import national
+    from hoso.exchange.models import NationalRecord
+
+    migrate.upgrade(empty_db_url, "0006")
+    header = "eyJhbGciOiJSUzI1NiIsIng1YyI6WyJNSUkiXX0"
+    data = '{"birth_name":"NGUYỄN VĂN AN","personal_id":"001085012345"}'
+    approvals = {
+        1: {"approved_at": "2026-11-20T02:00:00Z", "signature": f"{header}..c2lnLTE"},
+        2: {"approved_at": "2026-11-21T02:00:00Z", "signature": f"{header}..c2lnLTI"},
+        3: {"approved_at": "2026-11-22T02:00:00Z"},
+    }
+    engine = make_engine(empty_db_url)
+    try:
+        with engine.begin() as connection:
+            for version, approval in approvals.items():
+                connection.exec_driver_sql(
+                    "INSERT INTO national_record (personal_id, version, managing_agency_code, "
+                    "content_hash, data, approval, message_id, stored_at) VALUES "
+                    "('001085012345', %(v)s, '000.00.00.H41', 'sha256:x', %(d)s, %(a)s, 'm', "
+                    "CURRENT_TIMESTAMP)"
+                    if engine.dialect.name == "postgresql"
+                    else "INSERT INTO national_record (personal_id, version, managing_agency_code, "
+                    "content_hash, data, approval, message_id, stored_at) VALUES "
+                    "('001085012345', :v, '000.00.00.H41', 'sha256:x', :d, :a, 'm', "
+                    "CURRENT_TIMESTAMP)",
+                    {"v": version, "d": data, "a": orjson.dumps(approval).decode()},
+                )
+        migrate.upgrade(empty_db_url)
+        with Session(engine) as session:
+            rows = {r.version: r for r in session.query(NationalRecord).all()}
+            assert {v: national.approval_of(session, r) for v, r in rows.items()} == approvals
+            assert {r.data for r in rows.values()} == {data}
+            assert rows[1].approval_header == rows[2].approval_header is not None
+            assert rows[3].approval_header is None
+            assert session.execute(text("SELECT count(*) FROM jws_header")).scalar_one() == 1
+        migrate.downgrade(empty_db_url, "0006")
+        with engine.connect() as connection:
+            back = {
+                v: orjson.loads(a) if isinstance(a, str) else a
+                for v, a in connection.exec_driver_sql(
+                    "SELECT version, approval FROM national_record"
+                ).all()
+            }
+        assert back == approvals
+    finally:
+        engine.dispose()

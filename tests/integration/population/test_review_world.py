@@ -43,6 +43,7 @@ from hoso.config import get_settings
 from hoso.db.base import utcnow
 from hoso.exchange import handlers
 from hoso.exchange.models import ExchangeStream, NationalPerson, NationalRecord, OutboxItem
+from hoso.people.canonical import canonical_bytes
 from hoso.people.models import Person, PersonVersion
 from hoso.population.models import Outcome, PopulationMatch
 
@@ -170,8 +171,8 @@ def to_national(session: Session, personal_id: str, *, sender: str | None = None
             employing_unit_code=person.employing_unit_code,
             content_hash=person.current_content_hash,
             previous_content_hash=None,
-            data=dict(version.data),
-            approval={"approved_at": "2026-11-20T03:00:00Z"},
+            data=canonical_bytes(dict(version.data)).decode(),
+            approval='{"approved_at":"2026-11-20T03:00:00Z"}',
             message_id=f"0193a0a0-0000-7000-8000-{person.id:012d}",
         )
     )
