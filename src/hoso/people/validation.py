@@ -478,6 +478,23 @@ def _checkers(leaf: FieldDef) -> tuple[FastCheck, Checker]:
     return pair
 
 
+_PLAIN = object()
+"""``is_normal``: a leaf checked by the plain string check, inline."""
+_INT = object()
+"""``is_normal``: an integer leaf, inline."""
+_TABLE = object()
+"""``is_normal``: a table."""
+
+
+def _leaf_kind(fast: FastCheck) -> object:
+    """How ``is_normal`` checks a leaf: ``_PLAIN``, ``_INT`` or the fast check itself."""
+    if fast is _fast_str:
+        return _PLAIN
+    if fast is _fast_int:
+        return _INT
+    return fast
+
+
 def _explain(slow: Checker, path: str, value: Any, issues: list[Issue]) -> None:
     """Run the slow check of a value the fast check refused, to report why."""
     before = len(issues)
@@ -523,6 +540,88 @@ class DossierValidator:
                 self._tables[f.code] = {c.code: _checkers(c) for c in f.columns}
             else:
                 self._scalars[f.code] = _checkers(f)
+        # What is_normal does with each key: a plain string or an integer inline, a table
+        # row by row, any other leaf through its fast check.
+        self._kinds: dict[str, object] = {
+            code: _leaf_kind(pair[0]) for code, pair in self._scalars.items()
+        }
+        self._kinds.update((code, _TABLE) for code in self._tables)
+        self._column_kinds: dict[str, dict[str, object]] = {
+            table: {code: _leaf_kind(pair[0]) for code, pair in columns.items()}
+            for table, columns in self._tables.items()
+        }
+        self._accepted: dict[FastCheck, set[str]] = {}
+
+    def is_normal(self, data: Any) -> bool:
+        """True when ``check_data(data)`` would find nothing and return ``data`` unchanged.
+
+        The receiving side of the exchange gets data that must already be in normal form
+        (the sender hashed and signed it so); this answers that question without building a
+        normalised copy, and the caller runs :meth:`check_data` only to explain a refusal.
+        Plain strings (most of a dossier) and integers are checked inline: a ``str`` that
+        ``strip()`` leaves as it is (CPython then returns the same object), not empty, and
+        ASCII or NFC. Other string leaves (dates, months, decimals …) go through their fast
+        check once per distinct value (``_accepted``: they repeat from one dossier to the next).
+        """
+        if data.__class__ is not dict:
+            return False
+        kinds = self._kinds
+        nfc = _is_normalized
+        for key, value in data.items():
+            kind = kinds.get(key)
+            if kind is _PLAIN:
+                if (
+                    value.__class__ is not str
+                    or not value
+                    or value.strip() is not value
+                    or not (value.isascii() or nfc("NFC", value))
+                ):
+                    return False
+            elif kind is _TABLE:
+                if value.__class__ is not list or not value:
+                    return False
+                columns = self._column_kinds[key]
+                for row in value:
+                    if row.__class__ is not dict or not row:
+                        return False
+                    for col, cell in row.items():
+                        ckind = columns.get(col)
+                        if ckind is _PLAIN:
+                            if (
+                                cell.__class__ is not str
+                                or not cell
+                                or cell.strip() is not cell
+                                or not (cell.isascii() or nfc("NFC", cell))
+                            ):
+                                return False
+                        elif ckind is _INT:
+                            if cell.__class__ is not int or not -(2**53) < cell < 2**53:
+                                return False
+                        elif ckind is None or not self._leaf_is_normal(ckind, cell):
+                            return False
+            elif kind is _INT:
+                if value.__class__ is not int or not -(2**53) < value < 2**53:
+                    return False
+            elif kind is None or not self._leaf_is_normal(kind, value):
+                return False
+        return True
+
+    def _leaf_is_normal(self, fast: FastCheck, value: Any) -> bool:
+        """A leaf through its fast check: normal when the check keeps it as it is."""
+        if value is None:
+            return False
+        if value.__class__ is str:
+            accepted = self._accepted.setdefault(fast, set())
+            if value in accepted:
+                return True
+        checked = fast(value)
+        if checked is not value and (checked is BAD or checked is None or checked != value):
+            return False
+        if value.__class__ is str:
+            if len(accepted) > 200_000:
+                accepted.clear()
+            accepted.add(value)
+        return True
 
     def check_data(self, data: Any, issues: list[Issue], prefix: str = "") -> dict[str, Any]:
         """Check and normalise a ``data`` object; append structural issues to ``issues``."""
