@@ -93,6 +93,39 @@ def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def canonical_with_data(unsigned: dict[str, Any]) -> tuple[bytes, tuple[bytes | None, ...] | None]:
+    """:func:`canonical` of an envelope, and for ``records.upsert`` the JCS bytes of each
+    record's ``data`` on the way (None where ``data`` is not an object).
+
+    The receiver needs both: the envelope's bytes for its signature and each record's data
+    bytes for its content hash. Each data object is serialised once and embedded in the
+    envelope's bytes as an ``orjson.Fragment``, which yields the same bytes as serialising
+    the envelope whole.
+    """
+    body = unsigned.get("body")
+    if unsigned.get("type") != "records.upsert" or not isinstance(body, dict):
+        return canonical(unsigned), None
+    records = body.get("records")
+    if not isinstance(records, list):
+        return canonical(unsigned), None
+    pieces: list[bytes | None] = []
+    embedded: list[Any] = []
+    try:
+        for record in records:
+            data = record.get("data") if isinstance(record, dict) else None
+            if isinstance(data, dict):
+                piece = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+                pieces.append(piece)
+                embedded.append({**record, "data": orjson.Fragment(piece)})
+            else:
+                pieces.append(None)
+                embedded.append(record)
+    except orjson.JSONEncodeError:
+        return canonical(unsigned), None
+    whole = {**unsigned, "body": {**body, "records": embedded}}
+    return canonical(whole), tuple(pieces)
+
+
 def canonical_strict(value: Any) -> bytes:
     """JCS bytes by the reference ``rfc8785`` implementation (any JSON value)."""
     return bytes(rfc8785.dumps(value))
@@ -201,6 +234,8 @@ class VerifiedEnvelope:
     """SHA-256 of the body's JCS bytes (a resend has the same id and body, maybe a new time)."""
     created_at: dt.datetime
     signer: jws.Verified
+    data_canonical: tuple[bytes | None, ...] | None = None
+    """For ``records.upsert`` verified with hoso's fast JCS: each record's data as JCS bytes."""
 
     @property
     def id(self) -> str:
@@ -246,7 +281,7 @@ def verify(
     unsigned = {k: v for k, v in envelope.items() if k != "signature"}
     created_at = parse_time(envelope["created_at"])
     assert created_at is not None
-    payload = canonical(unsigned)
+    payload, pieces = canonical_with_data(unsigned)
     try:
         verified = jws.verify_detached(envelope["signature"], payload, trust=trust, at=created_at)
     except ExchangeError as exc:
@@ -256,7 +291,7 @@ def verify(
         if strict == payload:
             raise
         verified = jws.verify_detached(envelope["signature"], strict, trust=trust, at=created_at)
-        payload = strict
+        payload, pieces = strict, None
     agency = node_agency(envelope["sender"])
     if agency not in agency_codes(verified.leaf):
         raise ExchangeError.of(
@@ -290,4 +325,5 @@ def verify(
         body_sha256=hashlib.sha256(payload[8:end]).hexdigest(),
         created_at=created_at,
         signer=verified,
+        data_canonical=pieces,
     )

@@ -115,10 +115,22 @@ def records_upsert(
     validator = get_validator()
     results: list[Result | None] = [None] * len(items)
     checked: list[tuple[int, messages.RecordIn]] = []
+    pieces = verified.data_canonical
+    if pieces is not None and len(pieces) != len(items):
+        pieces = None
     for i, raw in enumerate(items):
         try:
             checked.append(
-                (i, messages.check_record(raw, i, trust=node.trust, validator=validator))
+                (
+                    i,
+                    messages.check_record(
+                        raw,
+                        i,
+                        trust=node.trust,
+                        validator=validator,
+                        canonical=pieces[i] if pieces is not None else None,
+                    ),
+                )
             )
         except ExchangeError as exc:
             results[i] = _rejected(_record_key(raw), exc)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import pybase64
 import rfc8785
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -38,17 +39,15 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
 def signing_input(encoded_header: str, payload: bytes) -> bytes:
     """``header '.' base64url(payload)`` as bytes, built without text round trips (messages
-    of 1,000 dossiers are megabytes)."""
+    of 1,000 dossiers are megabytes: ``pybase64``'s SIMD encoder takes 3 ms for 9 MB where
+    the standard library takes 26)."""
     return b"".join(
         (
             encoded_header.encode("ascii"),
             b".",
-            base64.b64encode(payload).translate(_URLSAFE).rstrip(b"="),
+            pybase64.urlsafe_b64encode(payload).rstrip(b"="),
         )
     )
 
@@ -97,6 +96,8 @@ class Verified:
 
     alg: str
     chain: tuple[x509.Certificate, ...]
+    thumbprints: tuple[str, ...] = ()
+    """The chain's DER SHA-256s (hex), leaf first."""
 
     @property
     def leaf(self) -> x509.Certificate:
@@ -111,8 +112,15 @@ class _Parsed:
     header: dict[str, Any]
     chain: tuple[x509.Certificate, ...]
     thumbprints: tuple[str, ...]
+    key: Any
+    """The leaf's public key (read once)."""
+    kind: str
+    """``ec`` or ``rsa`` (the key's type; anything else never verifies)."""
 
 
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_PKCS1V15 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
 _parsed_cache: dict[str, _Parsed] = {}
 _parsed_lock = threading.Lock()
 
@@ -124,7 +132,15 @@ def _parsed(enc_header: str, header: dict[str, Any]) -> _Parsed:
         return cached
     ders = [base64.b64decode(c, validate=True) for c in header["x5c"]]
     chain = tuple(x509.load_der_x509_certificate(d) for d in ders)
-    parsed = _Parsed(header, chain, tuple(hashlib.sha256(d).hexdigest() for d in ders))
+    key = chain[0].public_key()
+    kind = (
+        "ec"
+        if isinstance(key, ec.EllipticCurvePublicKey)
+        else "rsa"
+        if isinstance(key, rsa.RSAPublicKey)
+        else "other"
+    )
+    parsed = _Parsed(header, chain, tuple(hashlib.sha256(d).hexdigest() for d in ders), key, kind)
     with _parsed_lock:
         if len(_parsed_cache) > 10_000:
             _parsed_cache.clear()
@@ -199,23 +215,23 @@ def verify_detached(
             "'kid' is not the leaf thumbprint",
         )
     to_verify = signing_input(enc_header, payload)
-    public_key = chain[0].public_key()
+    public_key = parsed.key
     alg = header["alg"]
     try:
         if alg == "ES256":
-            if not isinstance(public_key, ec.EllipticCurvePublicKey) or len(signature) != 64:
+            if parsed.kind != "ec" or len(signature) != 64:
                 raise InvalidSignature
             der = encode_dss_signature(
                 int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
             )
-            public_key.verify(der, to_verify, ec.ECDSA(hashes.SHA256()))
+            public_key.verify(der, to_verify, _ECDSA_SHA256)
         else:
-            if not isinstance(public_key, rsa.RSAPublicKey):
+            if parsed.kind != "rsa":
                 raise InvalidSignature
-            public_key.verify(signature, to_verify, padding.PKCS1v15(), hashes.SHA256())
+            public_key.verify(signature, to_verify, _PKCS1V15, _SHA256)
     except InvalidSignature as exc:
         raise _bad(
             field, "chữ ký không khớp với nội dung", "the signature does not match the content"
         ) from exc
     trust.validate(chain, at, key=parsed.thumbprints)
-    return Verified(alg=alg, chain=chain)
+    return Verified(alg=alg, chain=chain, thumbprints=parsed.thumbprints)

@@ -188,8 +188,14 @@ def check_record(
     *,
     trust: TrustStore,
     validator: DossierValidator,
+    canonical: bytes | None = None,
 ) -> RecordIn:
-    """Check one ``RecordVersion`` of ``records.upsert``; raise the first problem found."""
+    """Check one ``RecordVersion`` of ``records.upsert``; raise the first problem found.
+
+    ``canonical`` is the JCS bytes of ``raw["data"]`` when the caller has them already (the
+    envelope's verification serialises each record's data once, see
+    :func:`~hoso.exchange.envelope.canonical_with_data`).
+    """
     where = f"body.records[{index}]"
     if not isinstance(raw, dict):
         raise _schema(where, "bản ghi phải là một đối tượng JSON", "a record must be a JSON object")
@@ -251,7 +257,9 @@ def check_record(
             )
         assert checked.managing_agency is not None and checked.personal_id is not None
         pid, agency, unit = checked.personal_id, checked.managing_agency, checked.employing_unit
-    canon = canonical_bytes(data, trusted=True)
+    # The data is in normal form here, so its JCS bytes are orjson's with sorted keys,
+    # which is what the envelope's verification computed.
+    canon = canonical if canonical is not None else canonical_bytes(data, trusted=True)
     actual = "sha256:" + hashlib.sha256(canon).hexdigest()
     if actual != claimed:
         raise ExchangeError.of(

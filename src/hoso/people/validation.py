@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -606,10 +606,11 @@ class DossierValidator:
                 return False
         return True
 
-    def _leaf_is_normal(self, fast: FastCheck, value: Any) -> bool:
-        """A leaf through its fast check: normal when the check keeps it as it is."""
+    def _leaf_is_normal(self, kind: object, value: Any) -> bool:
+        """A leaf through its fast check (``kind``): normal when the check keeps it as it is."""
         if value is None:
             return False
+        fast = cast(FastCheck, kind)
         if value.__class__ is str:
             accepted = self._accepted.setdefault(fast, set())
             if value in accepted:

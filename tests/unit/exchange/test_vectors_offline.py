@@ -50,6 +50,25 @@ def test_canonical_bytes_equal_the_shipped_jcs(entry: dict[str, object]) -> None
     assert hashlib.sha256(jcs).hexdigest() == entry["sha256"]
 
 
+def test_canonical_with_data_embeds_each_data_once_and_gives_the_same_bytes() -> None:
+    env = {k: v for k, v in load("records_upsert.json").items() if k != "signature"}
+    records = env["body"]["records"]
+    odd = [*records, {"personal_id": "x", "data": ["not", "an", "object"]}, "not a record"]
+    for body in ({"records": records}, {"records": odd}):
+        unsigned = {**env, "body": body}
+        payload, pieces = envelope.canonical_with_data(unsigned)
+        assert payload == envelope.canonical(unsigned) == envelope.canonical_strict(unsigned)
+        assert pieces is not None and len(pieces) == len(body["records"])
+        for record, piece in zip(body["records"], pieces, strict=True):
+            data = record.get("data") if isinstance(record, dict) else None
+            if isinstance(data, dict):
+                assert piece == bytes(rfc8785.dumps(data))
+            else:
+                assert piece is None
+    other = {**env, "type": "records.retire"}
+    assert envelope.canonical_with_data(other) == (envelope.canonical(other), None)
+
+
 def test_record_content_hash_matches_the_manifest() -> None:
     note = next(
         e for e in json.loads((VECTORS / "manifest.json").read_text()) if "record_content_hash" in e
