@@ -153,9 +153,10 @@ def upsert_people(session: Session, records: Sequence[RecordIn], stamp: dt.datet
     ]
     dialect = session.connection().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        _upsert_people_pg(session, values, stamp)
+        return
+    from sqlalchemy.dialects.sqlite import insert as dialect_insert
+
     stmt = dialect_insert(NationalPerson)
     stmt = stmt.on_conflict_do_update(
         index_elements=["personal_id"],
@@ -173,6 +174,35 @@ def upsert_people(session: Session, records: Sequence[RecordIn], stamp: dt.datet
         },
     )
     session.execute(stmt, values)
+
+
+_PERSON_COLUMNS = (
+    "personal_id",
+    "managing_agency_code",
+    "employing_unit_code",
+    "version",
+    "content_hash",
+    "birth_name",
+    "date_of_birth",
+)
+_UPSERT_PEOPLE = (
+    f"INSERT INTO national_person ({', '.join(_PERSON_COLUMNS)}, updated_at) "
+    "SELECT *, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[], "
+    "%s::text[], %s::text[]) "
+    "ON CONFLICT (personal_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_PERSON_COLUMNS[1:], "updated_at"))
+)
+
+
+def _upsert_people_pg(
+    session: Session, values: Sequence[dict[str, Any]], stamp: dt.datetime
+) -> None:
+    """One statement over arrays (no per-row parameters to bind on this side)."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    columns = [[v[c] for v in values] for c in _PERSON_COLUMNS]
+    with raw.cursor() as cur:
+        cur.execute(_UPSERT_PEOPLE, (stamp, *columns))
 
 
 def count(session: Session) -> tuple[int, int]:
