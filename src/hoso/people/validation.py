@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -486,12 +486,43 @@ _TABLE = object()
 """``is_normal``: a table."""
 
 
+def _keeps(fast: Any, value: Any) -> bool:
+    """True when the fast check ``fast`` keeps ``value`` (not None) as it is."""
+    checked = fast(value)
+    return checked is value or (checked is not BAD and checked is not None and checked == value)
+
+
+class _Cached:
+    """``is_normal``: a string leaf whose fast check is run once per distinct value."""
+
+    __slots__ = ("accepted", "fast")
+
+    def __init__(self, fast: FastCheck) -> None:
+        self.fast = fast
+        self.accepted: set[str] = set()
+
+    def check(self, value: str) -> bool:
+        """Run the fast check on a value not seen before; remember it when normal."""
+        if not _keeps(self.fast, value):
+            return False
+        if len(self.accepted) > 100_000:
+            self.accepted.clear()
+        self.accepted.add(value)
+        return True
+
+
+_CACHED_CHECKS = frozenset({_fast_date, _fast_month, _fast_decimal, _fast_personal_id})
+
+
 def _leaf_kind(fast: FastCheck) -> object:
-    """How ``is_normal`` checks a leaf: ``_PLAIN``, ``_INT`` or the fast check itself."""
+    """How ``is_normal`` checks a leaf: ``_PLAIN``, ``_INT``, a :class:`_Cached` check, or
+    the fast check itself."""
     if fast is _fast_str:
         return _PLAIN
     if fast is _fast_int:
         return _INT
+    if fast in _CACHED_CHECKS:
+        return _Cached(fast)
     return fast
 
 
@@ -550,7 +581,6 @@ class DossierValidator:
             table: {code: _leaf_kind(pair[0]) for code, pair in columns.items()}
             for table, columns in self._tables.items()
         }
-        self._accepted: dict[FastCheck, set[str]] = {}
 
     def is_normal(self, data: Any) -> bool:
         """True when ``check_data(data)`` would find nothing and return ``data`` unchanged.
@@ -561,67 +591,67 @@ class DossierValidator:
         Plain strings (most of a dossier) and integers are checked inline: a ``str`` that
         ``strip()`` leaves as it is (CPython then returns the same object), not empty, and
         ASCII or NFC. Other string leaves (dates, months, decimals …) go through their fast
-        check once per distinct value (``_accepted``: they repeat from one dossier to the next).
+        check once per distinct value (:class:`_Cached`: they repeat from one dossier to the
+        next); the rest (images, multiple values, booleans) through their fast check.
         """
         if data.__class__ is not dict:
             return False
         kinds = self._kinds
+        column_kinds = self._column_kinds
         nfc = _is_normalized
-        for key, value in data.items():
-            kind = kinds.get(key)
-            if kind is _PLAIN:
-                if (
-                    value.__class__ is not str
-                    or not value
-                    or value.strip() is not value
-                    or not (value.isascii() or nfc("NFC", value))
-                ):
-                    return False
-            elif kind is _TABLE:
-                if value.__class__ is not list or not value:
-                    return False
-                columns = self._column_kinds[key]
-                for row in value:
-                    if row.__class__ is not dict or not row:
+        cached = _Cached
+        try:
+            for key, value in data.items():
+                kind = kinds[key]
+                if kind is _PLAIN:
+                    if (
+                        value.__class__ is not str
+                        or not value
+                        or value.strip() is not value
+                        or not (value.isascii() or nfc("NFC", value))
+                    ):
                         return False
-                    for col, cell in row.items():
-                        ckind = columns.get(col)
-                        if ckind is _PLAIN:
-                            if (
-                                cell.__class__ is not str
-                                or not cell
-                                or cell.strip() is not cell
-                                or not (cell.isascii() or nfc("NFC", cell))
-                            ):
-                                return False
-                        elif ckind is _INT:
-                            if cell.__class__ is not int or not -(2**53) < cell < 2**53:
-                                return False
-                        elif ckind is None or not self._leaf_is_normal(ckind, cell):
+                elif kind is _TABLE:
+                    if value.__class__ is not list or not value:
+                        return False
+                    columns = column_kinds[key]
+                    for row in value:
+                        if row.__class__ is not dict or not row:
                             return False
-            elif kind is _INT:
-                if value.__class__ is not int or not -(2**53) < value < 2**53:
+                        for col, cell in row.items():
+                            ckind = columns[col]
+                            if ckind is _PLAIN:
+                                if (
+                                    cell.__class__ is not str
+                                    or not cell
+                                    or cell.strip() is not cell
+                                    or not (cell.isascii() or nfc("NFC", cell))
+                                ):
+                                    return False
+                            elif ckind is _INT:
+                                if cell.__class__ is not int or not -(2**53) < cell < 2**53:
+                                    return False
+                            elif ckind.__class__ is cached:
+                                if cell.__class__ is not str:
+                                    if cell is None or not _keeps(ckind.fast, cell):
+                                        return False
+                                elif cell not in ckind.accepted and not ckind.check(cell):
+                                    return False
+                            elif cell is None or not _keeps(ckind, cell):
+                                return False
+                elif kind is _INT:
+                    if value.__class__ is not int or not -(2**53) < value < 2**53:
+                        return False
+                elif kind.__class__ is cached:
+                    if value.__class__ is not str:
+                        if value is None or not _keeps(kind.fast, value):
+                            return False
+                    elif value not in kind.accepted and not kind.check(value):
+                        return False
+                elif value is None or not _keeps(kind, value):
                     return False
-            elif kind is None or not self._leaf_is_normal(kind, value):
-                return False
-        return True
-
-    def _leaf_is_normal(self, kind: object, value: Any) -> bool:
-        """A leaf through its fast check (``kind``): normal when the check keeps it as it is."""
-        if value is None:
+        except KeyError:  # a key the catalogue does not have
             return False
-        fast = cast(FastCheck, kind)
-        if value.__class__ is str:
-            accepted = self._accepted.setdefault(fast, set())
-            if value in accepted:
-                return True
-        checked = fast(value)
-        if checked is not value and (checked is BAD or checked is None or checked != value):
-            return False
-        if value.__class__ is str:
-            if len(accepted) > 200_000:
-                accepted.clear()
-            accepted.add(value)
         return True
 
     def check_data(self, data: Any, issues: list[Issue], prefix: str = "") -> dict[str, Any]:
