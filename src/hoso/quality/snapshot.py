@@ -4,8 +4,9 @@ The quality engine checks a frame with one row per current record version: the c
 scalars as typed columns, each table as a list of structs, and the record metadata in
 columns that start with ``_`` (:data:`META_SCHEMA`). Building it from the database means
 reading every dossier (about 7 KB of JSON each): :func:`load_frame` streams the rows out of
-the database into a CSV file and lets DuckDB parse the JSON in parallel (a per-record
-Python loop would take minutes for a million records).
+the database as JSON lines (the server wraps each stored document with its metadata) and
+lets DuckDB read them into typed columns in parallel (a per-record Python loop would take
+minutes for a million records).
 
 :class:`Snapshot` keeps the last frame as Parquet under ``HOSO_QUALITY_DIR``: a base file
 plus delta files of the records changed since, merged on read (last write wins per
@@ -16,7 +17,6 @@ database's ``quality_run`` watermark is (see ``service.py``).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import fcntl
 import json
@@ -240,7 +240,7 @@ def current_rows_query(
 DUCKDB_MEMORY_LIMIT = "3GB"
 """Memory DuckDB may use while parsing the dossiers (it spills to disk beyond)."""
 
-_CSV_COLUMNS = [*list(_DUCK_META), "data"]
+_JSON_COLUMNS = [*list(_DUCK_META), "data"]
 
 META_COLUMNS: tuple[str, ...] = tuple(_DUCK_META)
 """The records frame's metadata columns (from the person and version rows, not the data)."""
@@ -376,51 +376,60 @@ def _compile_pg(stmt: Select[*tuple[Any, ...]]) -> str:
     return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _write_csv_sqlalchemy(session: Session, stmt: Select[*tuple[Any, ...]], path: Path) -> int:
+def _write_ndjson_sqlalchemy(session: Session, stmt: Select[*tuple[Any, ...]], path: Path) -> int:
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(_CSV_COLUMNS)
+    with path.open("wb") as fh:
         for row in session.execute(stmt).yield_per(2000):
-            (pid, personal_id, agency, unit, version, hash_, vstatus, pstatus, created, updated,
-             changed, approved_at, approved_hash, synced, data) = row  # fmt: skip
-            if not isinstance(data, str):
-                data = orjson.dumps(data).decode()
-            writer.writerow(
-                [pid, personal_id, agency, unit or "", version, hash_, vstatus, pstatus,
-                 _timestamp(created), _timestamp(updated), _timestamp(changed),
-                 approved_at or "", approved_hash or "", _timestamp(synced), data]
-            )  # fmt: skip
+            *meta, data = row
+            line = dict(zip(_DUCK_META, (_json_value(v) for v in meta), strict=True))
+            text = data if isinstance(data, str) else orjson.dumps(data).decode()
+            line["data"] = orjson.Fragment(text)
+            fh.write(orjson.dumps(line) + b"\n")
             count += 1
     return count
 
 
-def _write_csv_postgresql(
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _timestamp(value)
+    return value
+
+
+def _write_ndjson_postgresql(
     session: Session, stmt: Select[*tuple[Any, ...]], path: Path, *, by_id: bool = False
 ) -> int:
-    sql = _compile_pg(stmt)
+    """One JSON object per current version, built by the server around the stored document
+    (``json`` keeps its text), so that DuckDB reads typed columns straight from the JSON.
+
+    COPY's CSV format with control characters as quote and delimiter writes each line as it
+    is: JSON text never holds a raw control character, a newline included."""
+    inner = _compile_pg(stmt)
+    aliases = [f"c{i}" for i in range(len(_JSON_COLUMNS))]
+    pairs = ", ".join(
+        f"'{name}', q.{alias}{'::json' if name == 'data' else ''}"
+        for name, alias in zip(_JSON_COLUMNS, aliases, strict=True)
+    )
+    sql = f"SELECT json_build_object({pairs}) FROM ({inner}) AS q({', '.join(aliases)})"
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    count = 0
-    with path.open("wb") as fh:
-        fh.write((",".join(_CSV_COLUMNS) + "\n").encode())
-        with raw.cursor() as cur:
+    with path.open("wb") as fh, raw.cursor() as cur:
+        if by_id:
+            # For a list of ids the planner prefers hashing every version of everyone;
+            # index lookups per id are twice as fast (measured on 1,000,000 people).
+            cur.execute("SET LOCAL enable_hashjoin = off")
+            cur.execute("SET LOCAL enable_mergejoin = off")
+        try:
+            with cur.copy(
+                f"COPY ({sql}) TO STDOUT (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+            ) as copy:
+                for chunk in copy:
+                    fh.write(chunk)
+        finally:
             if by_id:
-                # For a list of ids the planner prefers hashing every version of everyone;
-                # index lookups per id are twice as fast (measured on 1,000,000 people).
-                cur.execute("SET LOCAL enable_hashjoin = off")
-                cur.execute("SET LOCAL enable_mergejoin = off")
-            try:
-                with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-                    for chunk in copy:
-                        fh.write(chunk)
-            finally:
-                if by_id:
-                    cur.execute("RESET enable_hashjoin")
-                    cur.execute("RESET enable_mergejoin")
+                cur.execute("RESET enable_hashjoin")
+                cur.execute("RESET enable_mergejoin")
     with path.open("rb") as fh:
-        count = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
-    return count
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
 def load_frame(
@@ -460,22 +469,35 @@ def load_frame(
         with_data=not metadata_only,
     )
     with tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp:
-        csv_path = Path(tmp) / "rows.csv"
+        lines = Path(tmp) / "rows.jsonl"
         if session.get_bind().dialect.name == "postgresql":
-            count = _write_csv_postgresql(session, stmt, csv_path, by_id=person_ids is not None)
+            count = _write_ndjson_postgresql(session, stmt, lines, by_id=person_ids is not None)
         else:
-            count = _write_csv_sqlalchemy(session, stmt, csv_path)
+            count = _write_ndjson_sqlalchemy(session, stmt, lines)
         if count == 0:
             return empty_frame(catalog)
         parquet = Path(tmp) / "rows.parquet"
-        _csv_to_parquet(csv_path, parquet, catalog)
+        _ndjson_to_parquet(lines, parquet, catalog)
         frame = pl.read_parquet(parquet)
     return _conform(frame, catalog)
 
 
-def _csv_to_parquet(csv_path: Path, parquet: Path, catalog: Catalog) -> None:
-    columns = {**_DUCK_META, "data": "VARCHAR"}
-    structure = _duck_structure(catalog).replace("'", "''")
+def _duck_type(spec: Any) -> str:
+    """A DuckDB type from the structure :func:`_duck_structure` describes."""
+    if isinstance(spec, list):
+        return f"{_duck_type(spec[0])}[]"
+    if isinstance(spec, dict):
+        fields = ", ".join(f'"{k}" {_duck_type(v)}' for k, v in spec.items())
+        return f"STRUCT({fields})"
+    return str(spec)
+
+
+def _ndjson_to_parquet(lines: Path, parquet: Path, catalog: Catalog) -> None:
+    """Typed ``read_json`` of the exported lines: DuckDB parses each document once into the
+    catalogue's columns (3× faster than ``json_transform`` over a text column, measured on
+    10,000 dossiers)."""
+    structure = json.loads(_duck_structure(catalog))
+    columns = {**_DUCK_META, "data": _duck_type(structure)}
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -487,13 +509,15 @@ def _csv_to_parquet(csv_path: Path, parquet: Path, catalog: Catalog) -> None:
         threads = os.cpu_count() or 2
         con.execute(f"SET threads = {threads}")
         meta_cols = ", ".join(f'"{c}"' for c in _DUCK_META)
-        columns_sql = ", ".join(f"'{k}': '{v}'" for k, v in columns.items())
+        columns_sql = ", ".join(
+            "'{}': '{}'".format(k, v.replace("'", "''")) for k, v in columns.items()
+        )
         con.execute(
             f"""
             COPY (
-              SELECT {meta_cols}, unnest(json_transform(data, '{structure}'))
-              FROM read_csv('{csv_path}', header = true, columns = {{{columns_sql}}},
-                            quote = '"', escape = '"', max_line_size = 67108864)
+              SELECT {meta_cols}, unnest(data)
+              FROM read_json('{lines}', format = 'newline_delimited', columns = {{{columns_sql}}},
+                             maximum_object_size = 67108864)
             ) TO '{parquet}' (FORMAT parquet)
             """
         )

@@ -489,3 +489,39 @@ def test_a_status_change_reloads_metadata_only(
 
 def _person_row(session: Session, personal_id: str) -> Person:
     return session.execute(select(Person).where(Person.personal_id == personal_id)).scalar_one()
+
+
+def test_load_frame_equals_the_frame_built_in_python(
+    session: Session, world: dict[str, Any]
+) -> None:
+    """DuckDB's typed read of the exported lines gives the frame that ``frame_from_documents``
+    builds from the same rows in Python, column by column (400 dossiers, 10 % with defects,
+    a few edited so that drafts and approved versions differ)."""
+    from hoso.quality.snapshot import (
+        META_COLUMNS,
+        current_rows_query,
+        frame_from_documents,
+        load_frame,
+    )
+
+    _title_case_name(session, world)
+    pairs = []
+    for row in session.execute(current_rows_query()).all():
+        *meta_values, data = row
+        meta = dict(zip(META_COLUMNS, meta_values, strict=True))
+        if meta["_approved_at"] is not None:
+            meta["_approved_at"] = dt.datetime.fromisoformat(
+                meta["_approved_at"].replace("Z", "+00:00")
+            )
+        for key in ("_created_at", "_updated_at", "_changed_at", "_synced_at", "_approved_at"):
+            if meta[key] is not None and meta[key].tzinfo is None:
+                meta[key] = meta[key].replace(tzinfo=dt.UTC)
+        pairs.append((meta, orjson.loads(data) if isinstance(data, str) else data))
+    reference = frame_from_documents(pairs).sort(ID)
+    loaded = load_frame(session).sort(ID)
+    assert loaded.height == COUNT
+    assert loaded.schema == reference.schema
+    for name in loaded.columns:
+        assert loaded[name].equals(reference[name]), name
+    metadata = load_frame(session, metadata_only=True).sort(ID)
+    assert metadata.select(META_COLUMNS).equals(loaded.select(META_COLUMNS))
