@@ -14,7 +14,9 @@ from exchange_vectors import NATIONAL_NODE, agency_node, national_node, signer  
 from hoso.audit.models import AuditEvent
 from hoso.db.engine import unit_of_work
 from hoso.exchange.api import sign_request
+from hoso.exchange.certificates import check_approval
 from hoso.main import create_app
+from hoso.people.canonical import content_hash
 
 
 def test_signed_reads(
@@ -41,6 +43,12 @@ def test_signed_reads(
         record = ok.json()
         assert record["personal_id"] == pids[0] and record["managing_agency"] == AGENCY
         assert record["approval"]["approved_by"]["personal_id"] == "040180001234"
+        # What the store gives back is the record as signed: its data hashes to its content
+        # hash and the approval (its certificate header stored apart) verifies over it.
+        assert content_hash(record["data"]) == record["content_hash"]
+        check_approval(
+            record["approval"], record["content_hash"], AGENCY, trust=app.state.node.trust
+        )
         # Thanh Hoa's node may not read Nghe An's people: 404, no data.
         other = agency_node(node_id="000.00.00.H38:hrm", signer=signer("other_agency"))
         refused = client.get(path, headers=sign_request(other, "GET", path))
