@@ -153,6 +153,9 @@ class Context:
     calendar: Any = None
     """The working-day calendar (``hoso.quality.calendar.WorkingCalendar``); None = the
     library's Vietnamese public holidays without announced changes."""
+    whole_groups: bool = False
+    """Dataset rules: flag every record of a duplicate group that holds a frame record, not
+    only the frame's (an incremental run re-checks the groups its changes touch)."""
     _tables: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @property

@@ -446,7 +446,8 @@ def _dataset(ctx: Context, columns: Sequence[str]) -> pl.DataFrame:
 @rule("SACH-001", needs=[DATASET], codelists=["employment_status"])
 def sach_001(ctx: Context) -> pl.DataFrame:
     """The same personal ID in more than one active record: one finding on each record of the
-    frame (``value`` = its personal ID as stored)."""
+    frame (of each group the frame touches with ``ctx.whole_groups``; ``value`` = its
+    personal ID as stored)."""
     inactive = ctx.codes("employment_status").filter(
         pl.col("active").str.to_lowercase() == "false"
     )["code"]
@@ -457,7 +458,8 @@ def sach_001(ctx: Context) -> pl.DataFrame:
     if ctx.population is not None and ctx.population is not ctx.frame:
         keys = records.filter(pl.col("_mine")).select("_key").unique()
         records = records.join(keys, on="_key", how="semi")
-    dup = records.filter(pl.col("_key").is_duplicated() & pl.col("_mine"))
+    mine = pl.lit(True) if ctx.whole_groups else pl.col("_mine")
+    dup = records.filter(pl.col("_key").is_duplicated() & mine)
     return findings(dup, field="personal_id", value="_stored")
 
 
@@ -528,7 +530,7 @@ def sach_002(ctx: Context) -> pl.DataFrame:
         )
         .filter(pl.col("_ids") > 1)
     )
-    hits = group.filter(pl.col("_mine")).join(top, on=_KEY)
+    hits = (group if ctx.whole_groups else group.filter(pl.col("_mine"))).join(top, on=_KEY)
     related = (
         pl.when(pl.col("_key") == pl.col("_keys").list.get(0))
         .then(pl.col("_storeds").list.get(1))

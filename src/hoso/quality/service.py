@@ -523,11 +523,30 @@ def run(
         record_result.findings = record_result.findings.filter(pl.col(ID) > 0)
         record_result.checked = record_result.checked.filter(pl.col(ID) > 0)
         frame = frame.select(ID).filter(pl.col(ID) > 0)
+    dataset_rules = {r.id for r in catalog.rules if r.scope == "dataset"}
+    old_dataset_ids = set(
+        session.execute(
+            select(QualityFinding.person_id).where(QualityFinding.rule_id.in_(dataset_rules))
+        ).scalars()
+    )
+    if light:
+        # Duplicates that can differ from the stored ones: the groups of the re-checked
+        # records (new keys; every member flagged, whole_groups) and the records flagged
+        # before (a group a change left). The rest of the population keeps its findings.
+        dataset_ids = set(frame[ID].to_list()) | old_dataset_ids
+        dframe = everyone.filter(
+            pl.col(ID).is_in(pl.Series(sorted(dataset_ids), dtype=pl.Int64).implode())
+        )
+    else:
+        dataset_ids = None
+        dframe = everyone
     dctx = Context(
-        frame=everyone, as_of=as_of, profile=profile, catalog=catalog, params=params,
-        population=everyone, calendar=calendar,
+        frame=dframe, as_of=as_of, profile=profile, catalog=catalog, params=params,
+        population=everyone, calendar=calendar, whole_groups=light,
     )  # fmt: skip
     dataset_result = engine.check(dctx, inputs=inputs, scope="dataset")
+    if dataset_ids is not None:
+        dataset_ids |= set(dataset_result.findings[ID].to_list())
     lap("rules")
 
     run_row = QualityRun(
@@ -554,7 +573,6 @@ def run(
         pl.col("_version").alias("version"), pl.col("_hash").alias("content_hash"),
     )  # fmt: skip
     rules = engine.rule_frame(catalog).drop("scoring")
-    dataset_rules = {r.id for r in catalog.rules if r.scope == "dataset"}
 
     def stored(found: pl.DataFrame) -> pl.DataFrame:
         return (
@@ -578,11 +596,6 @@ def run(
 
     # Which records get new scores: everything re-checked, plus the records whose
     # duplicate findings appear or disappear.
-    old_dataset_ids = set(
-        session.execute(
-            select(QualityFinding.person_id).where(QualityFinding.rule_id.in_(dataset_rules))
-        ).scalars()
-    )
     new_dataset_ids = set(dataset_result.findings[ID].to_list())
     rechecked = set(frame[ID].to_list())
 
@@ -595,7 +608,11 @@ def run(
             _delete_findings(session, person_ids=sorted(rechecked), rules=record_rules)
         else:
             _delete_findings(session, rules=record_rules, agencies=scope_codes)
-        _delete_findings(session, rules=dataset_rules)
+        _delete_findings(
+            session,
+            rules=dataset_rules,
+            person_ids=sorted(dataset_ids) if dataset_ids is not None else None,
+        )
     new_findings = [record_result.findings, dataset_result.findings]
     stored_findings = stored(pl.concat(new_findings, how="vertical"))
     _write_frame(session, QualityFinding.__table__, stored_findings)
