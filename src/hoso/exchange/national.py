@@ -134,6 +134,24 @@ def approval_of(session: Session, record: NationalRecord) -> dict[str, Any]:
     return approval
 
 
+_PERSON_COLUMNS = (
+    "personal_id",
+    "managing_agency_code",
+    "employing_unit_code",
+    "version",
+    "content_hash",
+    "birth_name",
+    "date_of_birth",
+)
+_UPSERT_PEOPLE = (
+    f"INSERT INTO national_person ({', '.join(_PERSON_COLUMNS)}, updated_at) "
+    "SELECT *, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[], "
+    "%s::text[], %s::text[]) "
+    "ON CONFLICT (personal_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_PERSON_COLUMNS[1:], "updated_at"))
+)
+
+
 def upsert_people(session: Session, records: Sequence[RecordIn], stamp: dt.datetime) -> None:
     """Point each person's current record at the newest accepted version."""
     if not records:
@@ -160,38 +178,9 @@ def upsert_people(session: Session, records: Sequence[RecordIn], stamp: dt.datet
     stmt = dialect_insert(NationalPerson)
     stmt = stmt.on_conflict_do_update(
         index_elements=["personal_id"],
-        set_={
-            c: stmt.excluded[c]
-            for c in (
-                "managing_agency_code",
-                "employing_unit_code",
-                "version",
-                "content_hash",
-                "birth_name",
-                "date_of_birth",
-                "updated_at",
-            )
-        },
+        set_={c: stmt.excluded[c] for c in (*_PERSON_COLUMNS[1:], "updated_at")},
     )
     session.execute(stmt, values)
-
-
-_PERSON_COLUMNS = (
-    "personal_id",
-    "managing_agency_code",
-    "employing_unit_code",
-    "version",
-    "content_hash",
-    "birth_name",
-    "date_of_birth",
-)
-_UPSERT_PEOPLE = (
-    f"INSERT INTO national_person ({', '.join(_PERSON_COLUMNS)}, updated_at) "
-    "SELECT *, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[], "
-    "%s::text[], %s::text[]) "
-    "ON CONFLICT (personal_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*_PERSON_COLUMNS[1:], "updated_at"))
-)
 
 
 def _upsert_people_pg(
