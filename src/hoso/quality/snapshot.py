@@ -301,7 +301,7 @@ def db_keys(session: Session, person_ids: Sequence[int] | None = None) -> pl.Dat
             cur.execute("SET LOCAL TimeZone = 'UTC'")
             # the join of every person with its current version sorts in memory
             cur.execute("SET LOCAL work_mem = '256MB'")
-            if person_ids is not None:  # index lookups, as in _write_csv_postgresql
+            if person_ids is not None:  # index lookups, as in _write_ndjson_postgresql
                 cur.execute("SET LOCAL enable_hashjoin = off")
                 cur.execute("SET LOCAL enable_mergejoin = off")
             try:
