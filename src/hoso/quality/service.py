@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import io
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from hoso.audit import service as audit
 from hoso.catalog.loader import Catalog, get_catalog
 from hoso.config import Settings, get_settings
+from hoso.db.ids import id_conditions
 from hoso.errors import InvalidInput, Issue
 from hoso.orgs import service as orgs_service
 from hoso.orgs.models import OrgUnit
@@ -253,8 +255,8 @@ def population_inputs(
     if person_ids is None:
         rows = list(session.execute(query))
     else:
-        for chunk in _chunks(sorted(person_ids)):
-            rows.extend(session.execute(query.where(PopulationMatch.person_id.in_(chunk))))
+        for cond in id_conditions(session, PopulationMatch.person_id, person_ids):
+            rows.extend(session.execute(query.where(cond)))
     entries: list[dict[str, Any]] = []
     ids: list[int] = []
     statuses: list[str] = []
@@ -317,11 +319,6 @@ def _with_match_meta(frame: pl.DataFrame, meta: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(joined.drop(ID))
 
 
-def _chunks(values: Sequence[int], size: int = 5000) -> Iterable[list[int]]:
-    for i in range(0, len(values), size):
-        yield list(values[i : i + size])
-
-
 def _delete_findings(
     session: Session,
     *,
@@ -337,8 +334,8 @@ def _delete_findings(
     if person_ids is None:
         session.execute(stmt)
         return
-    for chunk in _chunks(sorted(person_ids)):
-        session.execute(stmt.where(QualityFinding.person_id.in_(chunk)))
+    for cond in id_conditions(session, QualityFinding.person_id, person_ids):
+        session.execute(stmt.where(cond))
 
 
 def _clear(session: Session, model: Any) -> None:
@@ -517,6 +514,7 @@ def run(
         population=population, calendar=calendar, registry=registry,
     )  # fmt: skip
     record_result = engine.check(ctx, inputs=inputs, scope="record")
+    lap("rules_record")
     if retired:
         # Rows a delta superseded were checked along (cheaper than copying the base part
         # without them); their findings and counts go here.
@@ -524,11 +522,12 @@ def run(
         record_result.checked = record_result.checked.filter(pl.col(ID) > 0)
         frame = frame.select(ID).filter(pl.col(ID) > 0)
     dataset_rules = {r.id for r in catalog.rules if r.scope == "dataset"}
-    old_dataset_ids = set(
-        session.execute(
-            select(QualityFinding.person_id).where(QualityFinding.rule_id.in_(dataset_rules))
-        ).scalars()
-    )
+    old_dataset = session.execute(
+        select(QualityFinding.person_id, QualityFinding.rule_id).where(
+            QualityFinding.rule_id.in_(dataset_rules)
+        )
+    ).all()
+    old_dataset_ids = {pid for pid, _ in old_dataset}
     if light:
         # Duplicates that can differ from the stored ones: the groups of the re-checked
         # records (new keys; every member flagged, whole_groups) and the records flagged
@@ -547,7 +546,7 @@ def run(
     dataset_result = engine.check(dctx, inputs=inputs, scope="dataset")
     if dataset_ids is not None:
         dataset_ids |= set(dataset_result.findings[ID].to_list())
-    lap("rules")
+    lap("rules_dataset")
 
     run_row = QualityRun(
         kind=kind,
@@ -595,9 +594,15 @@ def run(
         )
 
     # Which records get new scores: everything re-checked, plus the records whose
-    # duplicate findings appear or disappear.
-    new_dataset_ids = set(dataset_result.findings[ID].to_list())
+    # duplicate findings appear, disappear or change in number (a score counts a rule's
+    # findings, not their values).
     rechecked = set(frame[ID].to_list())
+    found = dataset_result.findings
+    before = Counter(
+        (pid, rule_id) for pid, rule_id in old_dataset if dataset_ids is None or pid in dataset_ids
+    )
+    after = Counter(zip(found[ID].to_list(), found["rule_id"].to_list(), strict=True))
+    dataset_changed = {pid for pid, _ in (before - after) + (after - before)}
 
     note("lưu kết quả / storing findings")
     if kind == "full" and scope_codes is None:
@@ -619,7 +624,7 @@ def run(
     lap("store_findings")
 
     evaluated = set(run_row.rules_run)
-    rescore = rechecked | old_dataset_ids | new_dataset_ids
+    rescore = rechecked | dataset_changed
     checked_new = record_result.checked
     scores = _scores(
         session,
@@ -659,14 +664,14 @@ def run(
                 _write_scores(session, score_rows)
         else:
             # Unchanged rows stay as they are (their scores are current as of this run).
-            stale = pl.concat([changed_rows["person_id"], gone["person_id"]]).sort().to_list()
-            for chunk in _chunks(stale):
-                session.execute(delete(QualityScore).where(QualityScore.person_id.in_(chunk)))
+            stale = pl.concat([changed_rows["person_id"], gone["person_id"]]).to_list()
+            for cond in id_conditions(session, QualityScore.person_id, stale):
+                session.execute(delete(QualityScore).where(cond))
             lap("scores_clear")
             _write_scores(session, changed_rows)
     else:
-        for chunk in _chunks(sorted(score_rows["person_id"].to_list())):
-            session.execute(delete(QualityScore).where(QualityScore.person_id.in_(chunk)))
+        for cond in id_conditions(session, QualityScore.person_id, score_rows["person_id"]):
+            session.execute(delete(QualityScore).where(cond))
         lap("scores_clear")
         _write_scores(session, score_rows)
     lap("store_scores")
@@ -885,11 +890,9 @@ def _checked_json(session: Session, ids: pl.Series, checked_new: pl.DataFrame) -
     missing = ids.filter(~ids.is_in(new[ID].implode())).sort().to_list()
     if missing:
         old_rows: list[tuple[int, str]] = []
-        for chunk in _chunks(missing):
+        for cond in id_conditions(session, QualityScore.person_id, missing):
             for pid, checked in session.execute(
-                select(QualityScore.person_id, QualityScore.checked).where(
-                    QualityScore.person_id.in_(chunk)
-                )
+                select(QualityScore.person_id, QualityScore.checked).where(cond)
             ):
                 old_rows.append((pid, orjson.dumps(checked or {}).decode()))
         if old_rows:
@@ -921,12 +924,10 @@ def _scores(
         checked = checked_new
     else:
         rows: list[tuple[int, str]] = []
-        for chunk in _chunks(ids.to_list()):
+        for cond in id_conditions(session, QualityFinding.person_id, ids.to_list()):
             rows.extend(
                 session.execute(
-                    select(QualityFinding.person_id, QualityFinding.rule_id).where(
-                        QualityFinding.person_id.in_(chunk)
-                    )
+                    select(QualityFinding.person_id, QualityFinding.rule_id).where(cond)
                 ).all()
             )
         all_findings = pl.DataFrame(rows, schema={ID: pl.Int64, "rule_id": pl.String}, orient="row")
@@ -945,11 +946,9 @@ def _stored_checked(session: Session, ids: pl.Series, checked_new: pl.DataFrame)
     have = set(checked_new[ID].to_list())
     missing = [i for i in ids.to_list() if i not in have]
     rows: list[tuple[int, str, int]] = []
-    for chunk in _chunks(missing):
+    for cond in id_conditions(session, QualityScore.person_id, missing):
         for pid, checked in session.execute(
-            select(QualityScore.person_id, QualityScore.checked).where(
-                QualityScore.person_id.in_(chunk)
-            )
+            select(QualityScore.person_id, QualityScore.checked).where(cond)
         ):
             rows.extend((pid, rule_id, int(n)) for rule_id, n in (checked or {}).items())
     old = pl.DataFrame(

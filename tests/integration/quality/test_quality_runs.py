@@ -491,18 +491,23 @@ def _person_row(session: Session, personal_id: str) -> Person:
     return session.execute(select(Person).where(Person.personal_id == personal_id)).scalar_one()
 
 
+@pytest.mark.parametrize("output", ["arrow", "parquet"])
 def test_load_frame_equals_the_frame_built_in_python(
-    session: Session, world: dict[str, Any]
+    session: Session, world: dict[str, Any], output: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """DuckDB's typed read of the exported lines gives the frame that ``frame_from_documents``
     builds from the same rows in Python, column by column (400 dossiers, 10 % with defects,
-    a few edited so that drafts and approved versions differ)."""
+    a few edited so that drafts and approved versions differ), through either of DuckDB's
+    outputs (Arrow for small loads, Parquet for large ones), and for a list of ids."""
+    from hoso.quality import snapshot
     from hoso.quality.snapshot import (
         META_COLUMNS,
         current_rows_query,
         frame_from_documents,
         load_frame,
     )
+
+    monkeypatch.setattr(snapshot, "SMALL_LOAD", 10**9 if output == "arrow" else 0)
 
     _title_case_name(session, world)
     pairs = []
@@ -525,6 +530,10 @@ def test_load_frame_equals_the_frame_built_in_python(
         assert loaded[name].equals(reference[name]), name
     metadata = load_frame(session, metadata_only=True).sort(ID)
     assert metadata.select(META_COLUMNS).equals(loaded.select(META_COLUMNS))
+    some = loaded[ID].gather_every(7).to_list()
+    by_id = load_frame(session, person_ids=some).sort(ID)
+    assert by_id[ID].to_list() == some
+    assert by_id.equals(loaded.filter(pl.col(ID).is_in(some)))
 
 
 def _finding_rows(session: Session) -> list[tuple[Any, ...]]:
@@ -540,6 +549,17 @@ def _finding_rows(session: Session) -> list[tuple[Any, ...]]:
         ).all(),
         key=repr,
     )
+
+
+def _score_rows(session: Session) -> list[tuple[Any, ...]]:
+    """Every stored score row without the run that wrote it."""
+    columns = [
+        c
+        for c in QualityScore.__table__.columns
+        if c.name not in ("run_id", "checked_at", "digest")
+    ]
+    rows = session.execute(select(*columns).order_by(QualityScore.person_id)).all()
+    return [tuple(row) for row in rows]
 
 
 def test_incremental_duplicates_equal_a_full_run(session: Session, world: dict[str, Any]) -> None:
@@ -574,5 +594,7 @@ def test_incremental_duplicates_equal_a_full_run(session: Session, world: dict[s
     }
     assert {original["personal_id"], copy_["personal_id"]} <= sach_002  # the unchanged one too
     assert twin["personal_id"] not in sach_002
+    scores_incremental = _score_rows(session)
     _run(session, full=True)
     assert _finding_rows(session) == after_incremental
+    assert _score_rows(session) == scores_incremental  # the unchanged partners rescored too

@@ -84,3 +84,15 @@ def test_province_lists_change_on_1_july_2025() -> None:
     before, after = dt.date(2025, 6, 30), dt.date(2025, 7, 1)
     assert all(c.valid_on(after) and not c.valid_on(before) for c in new.codes.values())
     assert all(c.valid_on(before) and not c.valid_on(after) for c in legacy.codes.values())
+
+
+def test_the_fast_yaml_parser_reads_the_catalogue_as_the_pure_python_one() -> None:
+    """``read_yaml`` (libyaml when available) and PyYAML's pure-Python safe loader give the
+    same catalogue, value for value."""
+    import yaml
+
+    from hoso.catalog.loader import DATA_DIR, read_yaml
+
+    text = (DATA_DIR / "catalog.yaml").read_text(encoding="utf-8")
+    assert yaml.__with_libyaml__  # the wheel ships libyaml: the fast path is the one tested
+    assert read_yaml(text) == yaml.load(text, Loader=yaml.SafeLoader)
