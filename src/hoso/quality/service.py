@@ -420,7 +420,9 @@ def run(
     )
     params = dict(settings.quality_params)
     prints = fingerprints(catalog, profile=profile, as_of=as_of, params=params)
+    _lock_runs(session)
     previous = last_run(session, profile)
+    latest_id = session.execute(select(func.max(QualityRun.id))).scalar()
     started = dt.datetime.now(dt.UTC)
     # A run scoped to one agency re-checks that whole subtree (it does not move the
     # watermark of the runs over every agency).
@@ -649,6 +651,7 @@ def run(
     )  # fmt: skip
     score_rows = score_rows.with_columns(score_digest().alias("digest"))
     lap("scores_digest")
+    replaced: list[Any] = []  # the score rows an incremental run replaces, as they were
     if kind == "full" and scope_codes is None:
         stored_digests = _stored_digests(session)
         lap("scores_stored")
@@ -671,13 +674,26 @@ def run(
             _write_scores(session, changed_rows)
     else:
         for cond in id_conditions(session, QualityScore.person_id, score_rows["person_id"]):
-            session.execute(delete(QualityScore).where(cond))
+            replaced.extend(
+                session.execute(delete(QualityScore).where(cond).returning(*_TOTALS_RETURNING))
+            )
         lap("scores_clear")
         _write_scores(session, score_rows)
     lap("store_scores")
 
+    # The reports' sums: of every row when this run scored everyone; else the previous
+    # run's plus this run's changes, when that run is the last one and recorded them (the
+    # run lock keeps another run from writing in between); else summed by the database.
+    totals: dict[str, Totals] | None = None
+    if kind == "full" and scope_codes is None:
+        totals = frame_totals(score_rows)
+    elif light and previous is not None and previous.id == latest_id:
+        prior = _previous_totals(session, previous)
+        if prior is not None:
+            old_rows = pl.DataFrame(replaced, schema=_TOTALS_SCHEMA, orient="row")
+            totals = _apply_totals(prior, frame_totals(old_rows), frame_totals(score_rows))
     reports = agency_reports(
-        session, profile=profile, as_of=as_of, not_evaluated=run_row.not_evaluated
+        session, profile=profile, as_of=as_of, not_evaluated=run_row.not_evaluated, totals=totals
     )
     for report in reports:
         session.add(
@@ -1011,6 +1027,132 @@ def _write_scores(session: Session, rows: pl.DataFrame) -> None:
 # --- reports -----------------------------------------------------------------------------------
 
 
+SCORE_COLUMNS = (*DIMENSIONS, "overall")
+
+_TOTALS_RETURNING = (
+    QualityScore.managing_agency_code,
+    QualityScore.passed,
+    QualityScore.complete,
+    *[getattr(QualityScore, c) for c in SCORE_COLUMNS],
+)
+_TOTALS_SCHEMA = {
+    "managing_agency_code": pl.String,
+    "passed": pl.Boolean,
+    "complete": pl.Boolean,
+    **dict.fromkeys(SCORE_COLUMNS, pl.Float64),
+}
+
+RUN_LOCK = 0x686F736F_71726E  # "hoso" "qrn"
+"""The PostgreSQL advisory lock that serialises quality runs (held to the commit)."""
+
+
+def _lock_runs(session: Session) -> None:
+    """Wait for any other quality run to commit or roll back, and keep the next one waiting
+    until this one does: each run starts from the stored state of the one before (the
+    incremental scores and report totals build on it). On SQLite a write takes the
+    database's write lock, which is held to the commit as well."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RUN_LOCK})
+    else:
+        session.execute(delete(QualityRun).where(QualityRun.id < 0))
+
+
+Totals = dict[str, Any]
+"""One agency's exact sums over its score rows: ``records``, ``passed``, ``complete`` and
+``tenths`` (per score column, the sum of the stored one-decimal scores times ten, an
+integer). The means of the reports come from them, so that a report built by adding an
+incremental run's changes to the previous totals equals one summed from every row."""
+
+
+def score_totals(session: Session, agencies: Sequence[str] | None = None) -> dict[str, Totals]:
+    """:data:`Totals` per managing agency, summed by the database over every score row."""
+    as_int = QualityScore.errors.type
+    stmt = select(
+        QualityScore.managing_agency_code,
+        func.count(),
+        func.sum(func.cast(QualityScore.passed, type_=as_int)),
+        func.sum(func.cast(QualityScore.complete, type_=as_int)),
+        *[func.sum(func.round(getattr(QualityScore, c) * 10)) for c in SCORE_COLUMNS],
+    ).group_by(QualityScore.managing_agency_code)
+    if agencies is not None:
+        stmt = stmt.where(QualityScore.managing_agency_code.in_(list(agencies)))
+    out: dict[str, Totals] = {}
+    for code, n, passed, complete, *tenths in session.execute(stmt):
+        out[code] = {
+            "records": int(n),
+            "passed": int(passed or 0),
+            "complete": int(complete or 0),
+            "tenths": {c: round(float(t or 0)) for c, t in zip(SCORE_COLUMNS, tenths, strict=True)},
+        }
+    return out
+
+
+def frame_totals(rows: pl.DataFrame) -> dict[str, Totals]:
+    """:data:`Totals` per managing agency of score rows in memory (``managing_agency_code``,
+    ``passed``, ``complete`` and the score columns, as stored: one decimal)."""
+    if rows.height == 0:
+        return {}
+    sums = rows.group_by("managing_agency_code").agg(
+        pl.len().alias("records"),
+        pl.col("passed").cast(pl.Int64).sum(),
+        pl.col("complete").cast(pl.Int64).sum(),
+        *[(pl.col(c) * 10).round(0).cast(pl.Int64).sum() for c in SCORE_COLUMNS],
+    )
+    return {
+        row["managing_agency_code"]: {
+            "records": row["records"],
+            "passed": row["passed"],
+            "complete": row["complete"],
+            "tenths": {c: row[c] for c in SCORE_COLUMNS},
+        }
+        for row in sums.iter_rows(named=True)
+    }
+
+
+def _apply_totals(
+    base: dict[str, Totals], minus: dict[str, Totals], plus: dict[str, Totals]
+) -> dict[str, Totals]:
+    """``base − minus + plus`` per agency (agencies left without records dropped)."""
+    out: dict[str, Totals] = {}
+    for code in set(base) | set(minus) | set(plus):
+        parts = [(base.get(code), 1), (minus.get(code), -1), (plus.get(code), 1)]
+        total: Totals = {
+            "records": 0,
+            "passed": 0,
+            "complete": 0,
+            "tenths": dict.fromkeys(SCORE_COLUMNS, 0),
+        }
+        for part, sign in parts:
+            if part is None:
+                continue
+            for key in ("records", "passed", "complete"):
+                total[key] += sign * int(part[key])
+            for c in SCORE_COLUMNS:
+                total["tenths"][c] += sign * int(part["tenths"][c])
+        if total["records"]:
+            out[code] = total
+    return out
+
+
+def _previous_totals(session: Session, run: QualityRun) -> dict[str, Totals] | None:
+    """The totals per agency that ``run``'s reports recorded (None for a run from before
+    they did)."""
+    reports = session.execute(
+        select(QualityAgencyScore.agency_code, QualityAgencyScore.report).where(
+            QualityAgencyScore.run_id == run.id
+        )
+    ).all()
+    out: dict[str, Totals] = {}
+    for code, report in reports:
+        if code == ALL:
+            continue
+        totals = (report or {}).get("totals")
+        if totals is None:
+            return None
+        out[code] = totals
+    return out
+
+
 def agency_reports(
     session: Session,
     *,
@@ -1018,21 +1160,13 @@ def agency_reports(
     as_of: dt.date,
     not_evaluated: list[dict[str, Any]],
     agencies: Sequence[str] | None = None,
+    totals: dict[str, Totals] | None = None,
 ) -> list[dict[str, Any]]:
-    """The §7 report of every managing agency with scored records, and of all of them."""
-    score_cols = [func.avg(getattr(QualityScore, d)).label(d) for d in (*DIMENSIONS, "overall")]
-    base = select(
-        QualityScore.managing_agency_code,
-        func.count().label("records"),
-        func.sum(func.cast(QualityScore.passed, type_=QualityScore.errors.type)).label("passed"),
-        func.sum(func.cast(QualityScore.complete, type_=QualityScore.errors.type)).label(
-            "complete"
-        ),
-        *score_cols,
-    ).group_by(QualityScore.managing_agency_code)
+    """The §7 report of every managing agency with scored records, and of all of them
+    (``totals``: the score sums per agency when the caller has them, else the database's)."""
+    per_agency = score_totals(session, agencies) if totals is None else totals
     if agencies is not None:
-        base = base.where(QualityScore.managing_agency_code.in_(list(agencies)))
-    per_agency = {row[0]: row for row in session.execute(base)}
+        per_agency = {k: v for k, v in per_agency.items() if k in set(agencies)}
     counts = select(
         QualityFinding.managing_agency_code,
         QualityFinding.category,
@@ -1056,32 +1190,35 @@ def agency_reports(
             rule = by_rule.setdefault(key, {}).setdefault(rule_id, {})
             rule[severity] = rule.get(severity, 0) + int(n)
 
-    def report(code: str | None, rows: list[Any]) -> dict[str, Any]:
-        n = sum(int(r.records) for r in rows)
+    def report(code: str | None, total: Totals) -> dict[str, Any]:
+        n = int(total["records"])
         key = code or ALL
 
         def mean(name: str) -> float:
-            if not n:
-                return 100.0
-            return round(sum(float(getattr(r, name)) * int(r.records) for r in rows) / n, 1)
+            return round(total["tenths"][name] / n / 10, 1) if n else 100.0
 
         return {
             "agency": code,
             "profile": profile,
             "as_of": as_of.isoformat(),
             "records": n,
-            "records_passed": sum(int(r.passed or 0) for r in rows),
-            "complete_records": round(100.0 * sum(int(r.complete or 0) for r in rows) / n, 1)
-            if n
-            else 100.0,
-            "scores": {d: mean(d) for d in (*DIMENSIONS, "overall")},
+            "records_passed": int(total["passed"]),
+            "complete_records": round(100.0 * int(total["complete"]) / n, 1) if n else 100.0,
+            "scores": {d: mean(d) for d in SCORE_COLUMNS},
             "findings_by_category": dict(sorted(by_cat.get(key, {}).items())),
             "findings_by_rule": dict(sorted(by_rule.get(key, {}).items())),
             "not_evaluated": not_evaluated,
+            "totals": total,
         }
 
-    out = [report(code, [row]) for code, row in sorted(per_agency.items())]
-    out.append(report(None, list(per_agency.values())))
+    out = [report(code, total) for code, total in sorted(per_agency.items())]
+    everyone: Totals = {
+        "records": sum(int(t["records"]) for t in per_agency.values()),
+        "passed": sum(int(t["passed"]) for t in per_agency.values()),
+        "complete": sum(int(t["complete"]) for t in per_agency.values()),
+        "tenths": {c: sum(int(t["tenths"][c]) for t in per_agency.values()) for c in SCORE_COLUMNS},
+    }
+    out.append(report(None, everyone))
     return out
 
 

@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,7 @@ def current_rows_query(
     agency_prefix: str | None = None,
     with_data: bool = True,
     postgresql: bool = False,
+    id_range: tuple[int, int] | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """Current versions with their metadata, as the columns :func:`load_frame` expects
     (``with_data`` False: an empty document instead of the dossier's; ``postgresql``: the
@@ -230,6 +232,8 @@ def current_rows_query(
     )
     if person_ids is not None:
         stmt = stmt.where(_id_in(Person.id, person_ids, postgresql))
+    if id_range is not None:  # on both tables: each part reads its range of each index
+        stmt = stmt.where(Person.id.between(*id_range), current.person_id.between(*id_range))
     if changed_since is not None:
         status_changed = select(PersonVersion.person_id).where(
             PersonVersion.status_changed_at >= changed_since
@@ -261,21 +265,17 @@ def keys_query() -> Select[*tuple[Any, ...]]:
     """``(_id, _version, _hash, _status, _changed_at)`` of every current record: what a
     snapshot row must match to be current."""
     current = aliased(PersonVersion)
-    return (
-        select(
-            Person.id.label("k_id"),
-            Person.current_version.label("k_version"),
-            Person.current_content_hash.label("k_hash"),
-            current.status.label("k_status"),
-            func.coalesce(current.status_changed_at, Person.updated_at).label("k_status_at"),
-            Person.updated_at.label("k_updated_at"),
-        )
-        .join(
-            current,
-            and_(current.person_id == Person.id, current.version == Person.current_version),
-        )
-        .order_by(Person.id)
-    )
+    return select(
+        Person.id.label("k_id"),
+        Person.current_version.label("k_version"),
+        Person.current_content_hash.label("k_hash"),
+        current.status.label("k_status"),
+        func.coalesce(current.status_changed_at, Person.updated_at).label("k_status_at"),
+        Person.updated_at.label("k_updated_at"),
+    ).join(
+        current,
+        and_(current.person_id == Person.id, current.version == Person.current_version),
+    )  # unordered: the keys are joined, and sorting a million of them cost 0.7 s
 
 
 KEY_SCHEMA: dict[str, Any] = {
@@ -311,12 +311,14 @@ def db_keys(session: Session, person_ids: Sequence[int] | None = None) -> pl.Dat
         buf = bytearray()
         with raw.cursor() as cur:
             cur.execute("SET LOCAL TimeZone = 'UTC'")
-            # the join of every person with its current version sorts in memory
+            # the join of every person with its current version hashes in memory
             cur.execute("SET LOCAL work_mem = '256MB'")
             if person_ids is not None:  # index lookups, as in _write_ndjson_postgresql
                 cur.execute("SET LOCAL enable_hashjoin = off")
                 cur.execute("SET LOCAL enable_mergejoin = off")
                 cur.execute("SET LOCAL jit = off")
+                # 20,000 ids of a million: the planner's sequential scan read the whole table
+                cur.execute("SET LOCAL enable_seqscan = off")
             try:
                 with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
                     for chunk in copy:
@@ -327,6 +329,7 @@ def db_keys(session: Session, person_ids: Sequence[int] | None = None) -> pl.Dat
                     cur.execute("RESET enable_hashjoin")
                     cur.execute("RESET enable_mergejoin")
                     cur.execute("RESET jit")
+                    cur.execute("RESET enable_seqscan")
         if not buf:
             return pl.DataFrame(schema=KEY_SCHEMA)
         frame = pl.read_csv(
@@ -434,6 +437,7 @@ def _write_ndjson_postgresql(
             cur.execute("SET LOCAL enable_hashjoin = off")
             cur.execute("SET LOCAL enable_mergejoin = off")
             cur.execute("SET LOCAL jit = off")
+            cur.execute("SET LOCAL enable_seqscan = off")
         try:
             with cur.copy(
                 f"COPY ({sql}) TO STDOUT (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
@@ -445,6 +449,7 @@ def _write_ndjson_postgresql(
                 cur.execute("RESET enable_hashjoin")
                 cur.execute("RESET enable_mergejoin")
                 cur.execute("RESET jit")
+                cur.execute("RESET enable_seqscan")
     with path.open("rb") as fh:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
@@ -479,28 +484,83 @@ def load_frame(
         changed_since = None
         if not person_ids:
             return empty_frame(catalog)
-    stmt = current_rows_query(
-        person_ids=person_ids,
-        changed_since=changed_since,
-        agency_prefix=agency,
-        with_data=not metadata_only,
-        postgresql=is_postgresql(session),
-    )
-    with tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp:
-        lines = Path(tmp) / "rows.jsonl"
-        if session.get_bind().dialect.name == "postgresql":
-            count = _write_ndjson_postgresql(session, stmt, lines, by_id=person_ids is not None)
-        else:
-            count = _write_ndjson_sqlalchemy(session, stmt, lines)
-        if count == 0:
-            return empty_frame(catalog)
-        if count <= SMALL_LOAD:
-            frame = _ndjson_to_frame(lines, catalog, Path(tmp))
-        else:
-            parquet = Path(tmp) / "rows.parquet"
-            _ndjson_to_parquet(lines, parquet, catalog)
-            frame = pl.read_parquet(parquet)
+    postgresql = is_postgresql(session)
+    if not postgresql:
+        stmt = current_rows_query(
+            person_ids=person_ids, changed_since=changed_since, agency_prefix=agency,
+            with_data=not metadata_only,
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp:
+            lines = Path(tmp) / "rows.jsonl"
+            if _write_ndjson_sqlalchemy(session, stmt, lines) == 0:
+                return empty_frame(catalog)
+            return _conform(_ndjson_to_frame(lines, catalog, Path(tmp)), catalog)
+    parts = _id_parts(session, person_ids, agency)
+    with (
+        tempfile.TemporaryDirectory(dir=workdir, prefix="hoso-quality-") as tmp,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="hoso-export") as pool,
+    ):
+        # PostgreSQL exports part i + 1 (its own process; this thread mostly waits on the
+        # socket) while DuckDB parses part i: 10,000 dossiers 1.3 s instead of 1.6.
+        def export(i: int, part: list[int] | tuple[int, int]) -> tuple[Path, int]:
+            stmt = current_rows_query(
+                person_ids=part if isinstance(part, list) else None,
+                id_range=part if isinstance(part, tuple) else None,
+                agency_prefix=agency, with_data=not metadata_only, postgresql=True,
+            )  # fmt: skip
+            lines = Path(tmp) / f"rows-{i}.jsonl"
+            return lines, _write_ndjson_postgresql(
+                session, stmt, lines, by_id=isinstance(part, list)
+            )
+
+        exports = [pool.submit(export, i, part) for i, part in enumerate(parts)]
+        frames: list[pl.DataFrame] = []
+        for future in exports:
+            lines, count = future.result()
+            if count == 0:
+                continue
+            if count <= SMALL_LOAD:
+                frames.append(_ndjson_to_frame(lines, catalog, Path(tmp)))
+            else:
+                parquet = lines.with_suffix(".parquet")
+                _ndjson_to_parquet(lines, parquet, catalog)
+                frames.append(pl.read_parquet(parquet))
+            lines.unlink()
+    if not frames:
+        return empty_frame(catalog)
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
     return _conform(frame, catalog)
+
+
+EXPORT_PART = 2_500
+"""Ids per exported part when reading a list of ids (parts export while others parse)."""
+
+RANGE_PARTS = 16
+"""Parts of a whole-table read (ranges of ids of about equal counts)."""
+
+
+def _id_parts(
+    session: Session, person_ids: Sequence[int] | None, agency: str | None
+) -> list[list[int] | tuple[int, int]]:
+    """What :func:`load_frame` exports in turn: slices of ``person_ids``, or ranges of the
+    ids of every person (of ``agency``) when there is no list."""
+    if person_ids is not None:
+        ids = sorted_ids(person_ids)
+        if not ids:
+            return []
+        step = max(EXPORT_PART, -(-len(ids) // 64))
+        return [ids[i : i + step] for i in range(0, len(ids), step)]
+    query = select(Person.id).order_by(Person.id)
+    if agency is not None:
+        query = query.where(Person.managing_agency_code == agency)
+    everyone = list(session.execute(query).scalars())
+    if not everyone:
+        return []
+    step = -(-len(everyone) // RANGE_PARTS)
+    return [
+        (everyone[i], everyone[min(i + step, len(everyone)) - 1])
+        for i in range(0, len(everyone), step)
+    ]
 
 
 def _duck_type(spec: Any) -> str:

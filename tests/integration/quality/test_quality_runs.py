@@ -15,7 +15,7 @@ import openpyxl
 import orjson
 import polars as pl
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -498,7 +498,9 @@ def test_load_frame_equals_the_frame_built_in_python(
     """DuckDB's typed read of the exported lines gives the frame that ``frame_from_documents``
     builds from the same rows in Python, column by column (400 dossiers, 10 % with defects,
     a few edited so that drafts and approved versions differ), through either of DuckDB's
-    outputs (Arrow for small loads, Parquet for large ones), and for a list of ids."""
+    outputs (Arrow for small loads, Parquet for large ones), and for a list of ids; on
+    PostgreSQL the rows come in parts (ranges of ids, slices of the list) exported while
+    the previous part parses."""
     from hoso.quality import snapshot
     from hoso.quality.snapshot import (
         META_COLUMNS,
@@ -508,6 +510,7 @@ def test_load_frame_equals_the_frame_built_in_python(
     )
 
     monkeypatch.setattr(snapshot, "SMALL_LOAD", 10**9 if output == "arrow" else 0)
+    monkeypatch.setattr(snapshot, "EXPORT_PART", 10)  # a list of ids read in several parts
 
     _title_case_name(session, world)
     pairs = []
@@ -562,6 +565,15 @@ def _score_rows(session: Session) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
+def _reports(session: Session, run_id: int) -> dict[str, Any]:
+    rows = session.execute(
+        select(QualityAgencyScore.agency_code, QualityAgencyScore.report).where(
+            QualityAgencyScore.run_id == run_id
+        )
+    ).all()
+    return {code: report for code, report in rows}
+
+
 def test_incremental_duplicates_equal_a_full_run(session: Session, world: dict[str, Any]) -> None:
     """An incremental run re-checks only the duplicate groups its changes touch; what it
     stores must be what a full run stores: a pair that a change breaks up loses its
@@ -595,6 +607,39 @@ def test_incremental_duplicates_equal_a_full_run(session: Session, world: dict[s
     assert {original["personal_id"], copy_["personal_id"]} <= sach_002  # the unchanged one too
     assert twin["personal_id"] not in sach_002
     scores_incremental = _score_rows(session)
-    _run(session, full=True)
+    reports_incremental = _reports(session, incremental.run_id)
+    full = _run(session, full=True)
     assert _finding_rows(session) == after_incremental
     assert _score_rows(session) == scores_incremental  # the unchanged partners rescored too
+    # the incremental run added its changes to the previous run's sums: the same reports
+    assert _reports(session, full.run_id) == reports_incremental
+
+
+def test_a_second_run_waits_for_the_first_to_commit(fresh_db_url: str) -> None:
+    """The run lock: while one run's transaction is open, another cannot take the lock (it
+    would build its incremental sums on a state about to change); once the first commits,
+    it can."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import sessionmaker
+
+    from hoso.db.engine import make_engine
+
+    engine = make_engine(fresh_db_url)
+    try:
+        first = sessionmaker(engine)()
+        second = sessionmaker(engine)()
+        service._lock_runs(first)
+        if engine.dialect.name == "postgresql":
+            second.execute(text("SET lock_timeout = '200ms'"))
+        else:
+            second.execute(text("PRAGMA busy_timeout = 200"))
+        with pytest.raises(OperationalError):
+            service._lock_runs(second)
+        second.rollback()
+        first.commit()
+        service._lock_runs(second)  # free now
+        second.rollback()
+        first.close()
+        second.close()
+    finally:
+        engine.dispose()
