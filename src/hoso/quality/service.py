@@ -7,9 +7,12 @@ transactions still open then), re-runs over every record the rules whose fingerp
 changed (their CSV row, a parameter, a code list they read, the as-of date for
 time-dependent rules, the profile), and always re-runs the dataset rules (duplicates)
 across every agency. Findings and scores of what was re-checked are replaced; the scores
-of records whose duplicate findings changed are recomputed from the stored findings. One
-transaction per run (the caller's), with an audit event; the Parquet snapshot is derived
-data and may run ahead of a transaction that failed.
+of records whose duplicate findings changed in number are recomputed from the stored
+findings. One transaction per run (the caller's), with an audit event; runs are serialised
+by a lock held to the commit (:func:`_lock_runs`), so each builds on the stored state of the
+one before: an incremental run adds its changes to the previous run's exact report sums
+(:data:`Totals`). The snapshot is derived data and may run ahead of a transaction that
+failed.
 """
 
 from __future__ import annotations
