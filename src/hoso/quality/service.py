@@ -23,6 +23,7 @@ import io
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import CodeType
@@ -329,7 +330,9 @@ def _delete_findings(
     rules: Iterable[str] | None = None,
     agencies: Sequence[str] | None = None,
 ) -> None:
-    stmt = delete(QualityFinding)
+    # No synchronisation with the session: it holds no findings (the ORM would otherwise
+    # evaluate or fetch the deleted rows).
+    stmt = delete(QualityFinding).execution_options(synchronize_session=False)
     if rules is not None:
         stmt = stmt.where(QualityFinding.rule_id.in_(sorted(set(rules))))
     if agencies is not None:
@@ -339,6 +342,11 @@ def _delete_findings(
         return
     for cond in id_conditions(session, QualityFinding.person_id, person_ids):
         session.execute(stmt.where(cond))
+
+
+def _delete_scores() -> Any:
+    """``DELETE FROM quality_score`` without synchronising the session (it holds none)."""
+    return delete(QualityScore).execution_options(synchronize_session=False)
 
 
 def _clear(session: Session, model: Any) -> None:
@@ -391,6 +399,21 @@ def _write_frame(session: Session, table: Any, frame: pl.DataFrame) -> None:
 
 
 # --- the run ---------------------------------------------------------------------------------
+
+SMALL_FRAME = 100_000
+"""Below this many records, the rules run on Polars' in-memory engine: a rule's many small
+queries then cost about half as much to plan and start as on the streaming engine (10,000
+records: record rules 0.69 s against 0.94 summed over the rules, one thread)."""
+
+
+@contextmanager
+def _small_frame_engine(rows: int) -> Iterator[None]:
+    """Polars' in-memory engine for the queries of a run over few records."""
+    if rows >= SMALL_FRAME:
+        yield
+        return
+    with pl.Config(engine_affinity="in-memory"):
+        yield
 
 
 def run(
@@ -449,6 +472,7 @@ def run(
     light = kind == "incremental"
     snapshot = Snapshot(settings.quality_dir)
 
+    writes: list[Future[None]] = []
     with snapshot.locked():
         note("đồng bộ ảnh chụp dữ liệu / syncing the snapshot")
         prior_sync = snapshot.synced_at() if snapshot.matches(database_identity(session)) else None
@@ -460,6 +484,7 @@ def run(
             settings=settings,
             laps=timings,
             columns=POPULATION_COLUMNS if light else None,
+            writes=writes,
         )
         if population.n_chunks() > 16:
             population = population.rechunk()
@@ -496,7 +521,8 @@ def run(
             # Changed in the margin window but already in the snapshot as they are now (the
             # last run loaded them), or changed before the snapshot's own watermark (a run
             # that failed after syncing): the snapshot's rows are current.
-            extra = snapshot.rows(missing)
+            with snapshot.locked():  # after the delta being written (it may merge parts)
+                extra = snapshot.rows(missing)
             if extra is not None and extra.height:
                 frame = pl.concat([frame, extra.select(frame.columns)], how="vertical")
             unknown = sorted(set(missing) - set(frame[ID].to_list()))
@@ -518,14 +544,6 @@ def run(
         frame=frame, as_of=as_of, profile=profile, catalog=catalog, params=params,
         population=population, calendar=calendar, registry=registry,
     )  # fmt: skip
-    record_result = engine.check(ctx, inputs=inputs, scope="record")
-    lap("rules_record")
-    if retired:
-        # Rows a delta superseded were checked along (cheaper than copying the base part
-        # without them); their findings and counts go here.
-        record_result.findings = record_result.findings.filter(pl.col(ID) > 0)
-        record_result.checked = record_result.checked.filter(pl.col(ID) > 0)
-        frame = frame.select(ID).filter(pl.col(ID) > 0)
     dataset_rules = {r.id for r in catalog.rules if r.scope == "dataset"}
     old_dataset = session.execute(
         select(QualityFinding.person_id, QualityFinding.rule_id).where(
@@ -537,10 +555,11 @@ def run(
         # Duplicates that can differ from the stored ones: the groups of the re-checked
         # records (new keys; every member flagged, whole_groups) and the records flagged
         # before (a group a change left). The rest of the population keeps its findings.
-        dataset_ids = set(frame[ID].to_list()) | old_dataset_ids
+        touched = {i for i in frame[ID].to_list() if i > 0} | old_dataset_ids
         dframe = everyone.filter(
-            pl.col(ID).is_in(pl.Series(sorted(dataset_ids), dtype=pl.Int64).implode())
+            pl.col(ID).is_in(pl.Series(sorted(touched), dtype=pl.Int64).implode())
         )
+        dataset_ids: set[int] | None = touched
     else:
         dataset_ids = None
         dframe = everyone
@@ -548,7 +567,22 @@ def run(
         frame=dframe, as_of=as_of, profile=profile, catalog=catalog, params=params,
         population=everyone, calendar=calendar, whole_groups=light,
     )  # fmt: skip
-    dataset_result = engine.check(dctx, inputs=inputs, scope="dataset")
+    # The dataset rules (duplicates over every agency) read nothing the record rules write:
+    # they run beside them, so that one's single-threaded steps fill the other's gaps.
+    with (
+        _small_frame_engine(frame.height),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-dataset") as pool,
+    ):
+        pending = pool.submit(engine.check, dctx, inputs=inputs, scope="dataset")
+        record_result = engine.check(ctx, inputs=inputs, scope="record")
+        lap("rules_record")
+        dataset_result = pending.result()
+    if retired:
+        # Rows a delta superseded were checked along (cheaper than copying the base part
+        # without them); their findings and counts go here.
+        record_result.findings = record_result.findings.filter(pl.col(ID) > 0)
+        record_result.checked = record_result.checked.filter(pl.col(ID) > 0)
+        frame = frame.select(ID).filter(pl.col(ID) > 0)
     if dataset_ids is not None:
         dataset_ids |= set(dataset_result.findings[ID].to_list())
     lap("rules_dataset")
@@ -672,13 +706,13 @@ def run(
             # Unchanged rows stay as they are (their scores are current as of this run).
             stale = pl.concat([changed_rows["person_id"], gone["person_id"]]).to_list()
             for cond in id_conditions(session, QualityScore.person_id, stale):
-                session.execute(delete(QualityScore).where(cond))
+                session.execute(_delete_scores().where(cond))
             lap("scores_clear")
             _write_scores(session, changed_rows)
     else:
         for cond in id_conditions(session, QualityScore.person_id, score_rows["person_id"]):
             replaced.extend(
-                session.execute(delete(QualityScore).where(cond).returning(*_TOTALS_RETURNING))
+                session.execute(_delete_scores().where(cond).returning(*_TOTALS_RETURNING))
             )
         lap("scores_clear")
         _write_scores(session, score_rows)
@@ -713,6 +747,9 @@ def run(
             )
         )
     lap("reports")
+    for write in writes:
+        write.result()  # the snapshot's new part, written meanwhile (a failure fails the run)
+    lap("snapshot_written")
 
     run_row.finished_at = dt.datetime.now(dt.UTC)
     run_row.records_checked = len(rechecked)
@@ -773,10 +810,13 @@ def sync_snapshot(
     settings: Settings,
     laps: dict[str, float] | None = None,
     columns: Sequence[str] | None = None,
+    writes: list[Future[None]] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Bring the snapshot up to date with the database: ``(every current record, the
     records changed since the snapshot's watermark)``; ``columns`` limits the first to
     those columns (an incremental run needs only the keys of the duplicate rules).
+    ``writes``: a new delta part is written on a thread whose future goes there (the
+    caller waits for it before it ends).
 
     Loads what changed since the snapshot's watermark; with ``verify`` (full runs) also
     compares every record's keys with the database and reloads what differs, so a restored
@@ -826,10 +866,29 @@ def sync_snapshot(
         # A full run holds every column: it merges the parts into one base (one copy and
         # one write of the base), so that incremental runs never pay for it.
         snapshot.replace(live_frame(population), started)
+    elif writes is not None:
+        writes.append(_write_later(snapshot, fresh, started))
     else:
         snapshot.add(fresh if fresh is not None else empty_frame(), started)
     lap("snapshot_write")
     return population, fresh if fresh is not None else empty_frame()
+
+
+def _write_later(
+    snapshot: Snapshot, fresh: pl.DataFrame | None, started: dt.datetime
+) -> Future[None]:
+    """Add ``fresh`` to the snapshot on a thread, which takes the snapshot's lock itself (so
+    it writes once the run has let go of it): the run checks the records meanwhile."""
+
+    def write() -> None:
+        with snapshot.locked():
+            snapshot.add(fresh if fresh is not None else empty_frame(), started)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-snapshot")
+    try:
+        return pool.submit(write)
+    finally:
+        pool.shutdown(wait=False)  # the write goes on; the run waits for it before it ends
 
 
 def _reloaded(

@@ -452,6 +452,43 @@ def test_full_runs_compact_the_snapshot_and_incremental_runs_do_not(
     assert "không cần gộp" in result.output and parts() == 1
 
 
+def test_a_run_ends_after_its_snapshot_part_is_written(
+    session: Session, world: dict[str, Any], quality_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An incremental run writes its delta part on a thread while it checks the records.
+    import time as time_mod
+
+    from hoso.quality.snapshot import Snapshot
+
+    _run(session, full=True)
+    original = Snapshot.add
+
+    def slow_add(self: Snapshot, frame: pl.DataFrame, synced_at: dt.datetime) -> None:
+        time_mod.sleep(0.5)
+        original(self, frame, synced_at)
+
+    monkeypatch.setattr(Snapshot, "add", slow_add)
+    _title_case_name(session, world)
+    summary = _run(session)
+    assert summary.records_checked == 1
+    # the part is there when the run returns, with the run's watermark
+    manifest = orjson.loads((quality_dir / "manifest.json").read_bytes())
+    run_row = session.get(QualityRun, summary.run_id)
+    assert run_row is not None and len(manifest["parts"]) == 2
+    watermark = run_row.watermark
+    if watermark.tzinfo is None:  # SQLite gives naive UTC
+        watermark = watermark.replace(tzinfo=dt.UTC)
+    assert dt.datetime.fromisoformat(manifest["synced_at"]) == watermark
+
+    def failing_add(self: Snapshot, frame: pl.DataFrame, synced_at: dt.datetime) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Snapshot, "add", failing_add)
+    _title_case_name(session, world)
+    with pytest.raises(OSError, match="disk full"):
+        _run(session)
+
+
 def test_a_status_change_reloads_metadata_only(
     session: Session, world: dict[str, Any], quality_dir: Path
 ) -> None:

@@ -10,7 +10,7 @@ import polars as pl
 
 from hoso.catalog.loader import get_catalog
 from hoso.quality import engine, evaluate
-from hoso.quality.rules import DATASET, META, Context
+from hoso.quality.rules import APPROVAL, DATASET, META, Context
 from hoso.quality.service import POPULATION_COLUMNS
 
 SCRIPT = (
@@ -50,3 +50,22 @@ def test_dataset_rules_need_only_the_population_columns() -> None:
     assert results[0].equals(results[1])
     assert set(results[0]["rule_id"].to_list()) <= {"SACH-001", "SACH-002"}
     assert isinstance(results[1], pl.DataFrame)
+
+
+def test_the_small_frame_engine_finds_what_the_default_one_finds() -> None:
+    # service._small_frame_engine runs the rules of small runs on Polars' in-memory engine
+    from hoso.quality import service
+
+    g = evaluate.generated(600, seed=5, defect_rate=0.3)
+    catalog = get_catalog()
+    results = []
+    for rows in (g.frame.height, service.SMALL_FRAME):  # in-memory, then the default
+        ctx = Context(frame=g.frame, as_of=g.as_of, profile="nd27", catalog=catalog,
+                      population=g.frame)  # fmt: skip
+        with service._small_frame_engine(rows):
+            engine_now = pl.Config.state().get("POLARS_ENGINE_AFFINITY")
+            found = engine.check(ctx, inputs={META, APPROVAL, DATASET}).findings
+        results.append((engine_now, found.sort("_id", "rule_id", "field")))
+    assert results[0][0] == "in-memory" and results[1][0] != "in-memory"
+    assert results[0][1].height > 100
+    assert results[0][1].equals(results[1][1])
