@@ -322,7 +322,7 @@ def verify(
     assert payload.startswith(b'{"body":') and end > 0
     return VerifiedEnvelope(
         envelope=envelope,
-        body_sha256=hashlib.sha256(payload[8:end]).hexdigest(),
+        body_sha256=hashlib.sha256(memoryview(payload)[8:end]).hexdigest(),  # no 9 MB copy
         created_at=created_at,
         signer=verified,
         data_canonical=pieces,
