@@ -1178,22 +1178,26 @@ def _apply_totals(
     out: dict[str, Totals] = {}
     for code in set(base) | set(minus) | set(plus):
         parts = [(base.get(code), 1), (minus.get(code), -1), (plus.get(code), 1)]
-        total: Totals = {
-            "records": 0,
-            "passed": 0,
-            "complete": 0,
-            "tenths": dict.fromkeys(SCORE_COLUMNS, 0),
-        }
-        for part, sign in parts:
-            if part is None:
-                continue
-            for key in ("records", "passed", "complete"):
-                total[key] += sign * int(part[key])
-            for c in SCORE_COLUMNS:
-                total["tenths"][c] += sign * int(part["tenths"][c])
+        total = _sum_totals((part, sign) for part, sign in parts if part is not None)
         if total["records"]:
             out[code] = total
     return out
+
+
+def _sum_totals(parts: Iterable[tuple[Totals, int]]) -> Totals:
+    """The sum of :data:`Totals`, each counted ``sign`` times (1 or −1)."""
+    total: Totals = {
+        "records": 0,
+        "passed": 0,
+        "complete": 0,
+        "tenths": dict.fromkeys(SCORE_COLUMNS, 0),
+    }
+    for part, sign in parts:
+        for key in ("records", "passed", "complete"):
+            total[key] += sign * int(part[key])
+        for c in SCORE_COLUMNS:
+            total["tenths"][c] += sign * int(part["tenths"][c])
+    return total
 
 
 def _previous_totals(session: Session, run: QualityRun) -> dict[str, Totals] | None:
@@ -1274,13 +1278,7 @@ def agency_reports(
         }
 
     out = [report(code, total) for code, total in sorted(per_agency.items())]
-    everyone: Totals = {
-        "records": sum(int(t["records"]) for t in per_agency.values()),
-        "passed": sum(int(t["passed"]) for t in per_agency.values()),
-        "complete": sum(int(t["complete"]) for t in per_agency.values()),
-        "tenths": {c: sum(int(t["tenths"][c]) for t in per_agency.values()) for c in SCORE_COLUMNS},
-    }
-    out.append(report(None, everyone))
+    out.append(report(None, _sum_totals((t, 1) for t in per_agency.values())))
     return out
 
 
