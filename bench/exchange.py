@@ -1,6 +1,6 @@
 """Signed HTTP ingest at the national node, against a local import of the same dossiers.
 
-    .venv/bin/python bench/exchange.py [--count 100000] [--seed 42] [--workers 2,1]
+    .venv/bin/python bench/exchange.py [--count 100000] [--seed 42] [--workers 4,2]
         [--clients 4] [--skip-baseline] [--skip-approval] [--approvals 5000] [--profile N]
         [--window 600]
 
@@ -18,7 +18,9 @@ What is measured (issue 3, "Must show"):
   each measured run, so ``created_at`` is within the default 10-minute HTTP replay window
   (``--window`` raises ``HOSO_EXCHANGE_REPLAY_WINDOW_HTTP``; the output says which was used).
   The national node (``uvicorn --factory hoso.main:create_app``, ``HOSO_NODE_ROLE=national``,
-  ``--workers`` each value in turn) runs on a fresh durable PostgreSQL database; after a
+  ``--workers`` each value in turn; each process applies one message at a time, as
+  shipped: ``HOSO_EXCHANGE_RECEIVE_CONCURRENCY=1``) runs on a fresh durable PostgreSQL
+  database; after a
   warm-up (throwaway messages on their own streams), the measured window POSTs every
   message from ``--clients`` threads (one stream per thread at a time, so sequences stay
   ordered). Every ack must be ``accepted`` with every result ``stored``; the acks'
@@ -1166,7 +1168,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--workers", default="2,1", help="uvicorn worker counts to measure, comma-separated"
+        "--workers", default="4,2", help="uvicorn worker counts to measure, comma-separated"
     )
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--skip-baseline", action="store_true")

@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     exchange_replay_window_file: int = 7 * 24 * 3600
     """Seconds a message in a batch file stays acceptable (§5 rule 2)."""
 
+    exchange_receive_concurrency: int = Field(default=1, ge=1, le=64)
+    """Messages one server process applies at once (the others wait, their bodies already
+    read). Receiving is CPU-bound Python: two at once in one process contend for the GIL and
+    were 15–20 % slower in all than one each in twice the processes, so run ``hoso serve
+    --workers`` at about twice the cores and keep this at 1 (docs/exchange.md)."""
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "prod" and self.secret_key == PLACEHOLDER_SECRET:

@@ -16,13 +16,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+import anyio.to_thread
 import orjson
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from hoso.auth.deps import PrincipalDep, SessionDep
+from hoso.config import get_settings
 from hoso.db.engine import unit_of_work
 from hoso.errors import NotAuthenticated
 from hoso.exchange import corrections, jws, national, receiver
@@ -41,6 +43,16 @@ def _node(request: Request) -> Node:
     return node if node is not None else get_node()
 
 
+def _receive_limiter(request: Request) -> CapacityLimiter:
+    """This process's limit on messages applied at once (``exchange_receive_concurrency``),
+    kept on the app and made on first use."""
+    limiter: CapacityLimiter | None = getattr(request.app.state, "exchange_limiter", None)
+    if limiter is None:
+        limiter = CapacityLimiter(get_settings().exchange_receive_concurrency)
+        request.app.state.exchange_limiter = limiter
+    return limiter
+
+
 @router.post(
     "/messages",
     summary="Nhận một thông điệp / receive one message",
@@ -55,7 +67,7 @@ async def post_message(request: Request) -> Response:
         with unit_of_work() as session:
             return receiver.receive(session, body, node=node, transport="http")
 
-    receipt = await run_in_threadpool(work)
+    receipt = await anyio.to_thread.run_sync(work, limiter=_receive_limiter(request))
     return Response(
         orjson.dumps(receipt.ack), status_code=receipt.http_status, media_type="application/json"
     )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hoso.audit import service as audit_service
 from hoso.auth.principal import operator
 from hoso.db.base import utcnow
+from hoso.db.ids import index_lookups, is_postgresql, key_conditions
 from hoso.errors import HosoError, InvalidInput, PermissionDenied
 from hoso.exchange import messages
 from hoso.exchange.envelope import VerifiedEnvelope, node_agency
@@ -136,19 +137,7 @@ def records_upsert(
             results[i] = _rejected(_record_key(raw), exc)
     sender_agency = node_agency(verified.sender)
     authority = _authority(session, sender_agency, {r.managing_agency for _, r in checked})
-    pids = list({r.personal_id for _, r in checked})
-    stored: dict[tuple[str, str], dict[int, str]] = {}
-    for start in range(0, len(pids), 1000):
-        chunk = pids[start : start + 1000]
-        for pid, agency, version, digest in session.execute(
-            select(
-                NationalRecord.personal_id,
-                NationalRecord.managing_agency_code,
-                NationalRecord.version,
-                NationalRecord.content_hash,
-            ).where(NationalRecord.personal_id.in_(chunk))
-        ).all():
-            stored.setdefault((pid, agency), {})[version] = digest
+    stored = _stored_versions(session, {r.personal_id for _, r in checked})
     rows: list[dict[str, Any]] = []
     current: dict[str, messages.RecordIn] = {}
     stamp = utcnow()
@@ -235,6 +224,28 @@ def records_upsert(
             },
         )
     return [r for r in results if r is not None]
+
+
+def _stored_versions(
+    session: Session, personal_ids: set[str]
+) -> dict[tuple[str, str], dict[int, str]]:
+    """The versions already stored of these people: (person, agency) → version → hash.
+
+    Index lookups on PostgreSQL (one ``text[]`` parameter): while the store is young and not
+    yet analysed, the planner would otherwise read the whole table for each message."""
+    stored: dict[tuple[str, str], dict[int, str]] = {}
+    with index_lookups(session, is_postgresql(session)):
+        for cond in key_conditions(session, NationalRecord.personal_id, personal_ids):
+            for pid, agency, version, digest in session.execute(
+                select(
+                    NationalRecord.personal_id,
+                    NationalRecord.managing_agency_code,
+                    NationalRecord.version,
+                    NationalRecord.content_hash,
+                ).where(cond)
+            ):
+                stored.setdefault((pid, agency), {})[version] = digest
+    return stored
 
 
 def _conflict(where: str, rec: messages.RecordIn, vi: str, en: str) -> ExchangeError:
